@@ -1,0 +1,41 @@
+namespace ThrottleWatch.Agent.Cgroups;
+
+/// <summary>
+/// How many cgroup files may be kept open at once. A kept kernfs handle costs about 4.8 KiB of
+/// kernel memory and one descriptor out of a hard per-process limit (20,000 here), so handles are
+/// kept only for files read every sweep, and past the budget a file is opened for each read
+/// instead (slower, never failing). A file in that degraded mode takes a slot back as soon as one frees.
+/// </summary>
+public sealed class HandleBudget
+{
+    private int _kept;
+
+    public HandleBudget(int capacity) => Capacity = Math.Max(0, capacity);
+
+    /// <summary>
+    /// The default: the soft open-file limit less a reserve for sockets, logs and the runtime's own
+    /// descriptors (a tenth, at least 256).
+    /// </summary>
+    public static HandleBudget FromProcessLimit()
+    {
+        ulong limit = Native.OpenFileLimit() ?? 1024;
+        long capped = (long)Math.Min(limit, int.MaxValue);
+        long reserve = Math.Max(256, capped / 10);
+        return new HandleBudget((int)Math.Max(0, capped - reserve));
+    }
+
+    public int Capacity { get; }
+    public int Kept => _kept;
+
+    public bool TryTake()
+    {
+        if (_kept >= Capacity)
+        {
+            return false;
+        }
+        _kept++;
+        return true;
+    }
+
+    public void Return() => _kept--;
+}

@@ -1,0 +1,48 @@
+using System.Runtime.InteropServices;
+
+namespace ThrottleWatch.Agent.Cgroups;
+
+/// <summary>
+/// The three libc calls behind <see cref="CgroupFile"/>. Raw descriptors instead of
+/// <see cref="Microsoft.Win32.SafeHandles.SafeFileHandle"/> so that a read, and a reopen in degraded
+/// mode, allocates nothing.
+/// </summary>
+internal static unsafe partial class Native
+{
+    public const int O_RDONLY = 0;
+    public const int O_CLOEXEC = 0x80000;
+    public const int ENOENT = 2;
+    public const int EINTR = 4;
+    public const int EACCES = 13;
+    public const int ENODEV = 19;
+    public const int ENOTDIR = 20;
+    public const int EISDIR = 21;
+    public const int ENFILE = 23;
+    public const int EMFILE = 24;
+    public const int EPERM = 1;
+    public const int ESRCH = 3;
+    public const int ELOOP = 40;
+    public const int RLIMIT_NOFILE = 7;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
+    public static partial int Open(byte* path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct RLimit
+    {
+        public ulong Current;
+        public ulong Max;
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int GetRLimit(int resource, out RLimit limit);
+
+    /// <summary>The soft limit on open files, or null where it cannot be read.</summary>
+    public static ulong? OpenFileLimit() => GetRLimit(RLIMIT_NOFILE, out var l) == 0 ? l.Current : null;
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+
+namespace ThrottleWatch.Agent.Commands;
+
+/// <summary>Builds the command tree and runs it. Parse errors give one line and exit code 2, not the whole help.</summary>
+public static class AgentCli
+{
+    public static RootCommand Build(CliContext context)
+    {
+        var root = new RootCommand("ThrottleWatch agent: CPU throttling of every container on this node, from the host's cgroups");
+        root.Subcommands.Add(SnapshotCommand.Create(context));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancel = default)
+    {
+        var root = Build(context);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            var message = string.Join(' ', parse.Errors[0].Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            context.Error.WriteLine($"error: {message} (see --help)");
+            return ExitCodes.BadInput;
+        }
+        var config = new InvocationConfiguration { Output = context.Output, Error = context.Error };
+        return await parse.InvokeAsync(config, cancel).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,245 @@
+using System.IO.Enumeration;
+
+namespace ThrottleWatch.Agent.Discovery;
+
+/// <summary>
+/// Finds Kubernetes pod and container cgroups under the cpu hierarchy, and the cgroups directly
+/// under each <c>--cgroup-subtree</c> folder. Keeps the tree it saw, so a refresh only allocates for
+/// folders that are new, and reports what appeared and what went.
+/// </summary>
+/// <remarks>
+/// Symbolic links inside the hierarchy are never followed (a loop or a link to another part of the
+/// tree would count cgroups twice). Container folders are not descended into; pod folders only one
+/// level. Everything else is walked, down to <see cref="MaxDepth"/>.
+/// </remarks>
+public sealed class ContainerDiscovery
+{
+    /// <summary>Deeper than any kubelet layout (kind's nesting is 5 levels to a container).</summary>
+    public const int MaxDepth = 12;
+
+    private static readonly EnumerationOptions ListOptions = new()
+    {
+        RecurseSubdirectories = false,
+        IgnoreInaccessible = true,
+        AttributesToSkip = 0,
+        ReturnSpecialDirectories = false,
+    };
+
+    private readonly string _root;
+    private readonly Node _top;
+    private readonly List<string> _subtrees;
+    private readonly Dictionary<string, CgroupIdentity> _current = new(StringComparer.Ordinal);
+    private uint _generation;
+
+    /// <param name="cpuRoot">The cpu hierarchy's folder.</param>
+    /// <param name="subtrees">Paths relative to <paramref name="cpuRoot"/> whose direct children are reported as containers.</param>
+    public ContainerDiscovery(string cpuRoot, IEnumerable<string>? subtrees = null)
+    {
+        _root = cpuRoot.TrimEnd('/');
+        if (_root.Length == 0)
+        {
+            _root = "/";
+        }
+        _subtrees = (subtrees ?? []).Select(NormaliseRelative).Distinct(StringComparer.Ordinal).ToList();
+        _top = new Node(_root, "/", "", NodeRole.Plain, underKubepods: false, depth: 0, identity: null);
+        MarkSubtree(_top);
+    }
+
+    /// <summary>Folders that were listed in the last refresh (a measure of its cost).</summary>
+    public int FoldersListed { get; private set; }
+
+    /// <summary>Everything discovered by the last refresh, by cgroup path.</summary>
+    public IReadOnlyDictionary<string, CgroupIdentity> Current => _current;
+
+    /// <summary>Walks the tree and returns what appeared and what went since the last refresh.</summary>
+    public DiscoveryChanges Refresh()
+    {
+        _generation++;
+        FoldersListed = 0;
+        var changes = new DiscoveryChanges();
+        Visit(_top, changes);
+        return changes;
+    }
+
+    /// <summary>Absolute folder of a cgroup path under this hierarchy's root.</summary>
+    public string AbsolutePath(string cgroupPath) => _root == "/" ? cgroupPath : _root + cgroupPath;
+
+    private void Visit(Node node, DiscoveryChanges changes)
+    {
+        if (node.Role == NodeRole.Container || node.Depth >= MaxDepth)
+        {
+            return;
+        }
+        List(node, changes);
+        foreach (var child in node.Children.Values)
+        {
+            if (child.Role is NodeRole.Plain or NodeRole.SubtreeParent or NodeRole.Pod)
+            {
+                Visit(child, changes);
+            }
+        }
+    }
+
+    private void List(Node node, DiscoveryChanges changes)
+    {
+        FoldersListed++;
+        var lookup = node.Children.GetAlternateLookup<ReadOnlySpan<char>>();
+        uint gen = _generation;
+        List<Node>? added = null;
+        try
+        {
+            var entries = new FileSystemEnumerable<Node?>(
+                node.FullPath,
+                (ref FileSystemEntry entry) =>
+                {
+                    if (lookup.TryGetValue(entry.FileName, out var known))
+                    {
+                        known.Seen = gen;
+                        return null;
+                    }
+                    return Classify(node, entry.FileName.ToString());
+                },
+                ListOptions)
+            {
+                // A link is never followed, even to a folder: only real cgroup folders count.
+                ShouldIncludePredicate = (ref FileSystemEntry entry) =>
+                    entry.IsDirectory && (entry.Attributes & FileAttributes.ReparsePoint) == 0,
+            };
+            foreach (var fresh in entries)
+            {
+                if (fresh is not null)
+                {
+                    fresh.Seen = gen;
+                    (added ??= []).Add(fresh);
+                }
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // The folder went while we listed it: its children go with it below.
+        }
+        catch (IOException)
+        {
+            // ENODEV and friends from a cgroup removed mid-listing: same.
+        }
+
+        if (added is not null)
+        {
+            foreach (var child in added)
+            {
+                node.Children[child.Name] = child;
+                if (child.Identity is not null)
+                {
+                    _current[child.Identity.CgroupPath] = child.Identity;
+                    changes.Added.Add(child.Identity);
+                }
+            }
+        }
+
+        List<string>? gone = null;
+        foreach (var (name, child) in node.Children)
+        {
+            if (child.Seen != gen)
+            {
+                (gone ??= []).Add(name);
+            }
+        }
+        if (gone is not null)
+        {
+            foreach (var name in gone)
+            {
+                var child = node.Children[name];
+                node.Children.Remove(name);
+                Forget(child, changes);
+            }
+        }
+    }
+
+    private void Forget(Node node, DiscoveryChanges changes)
+    {
+        if (node.Identity is not null && _current.Remove(node.Identity.CgroupPath))
+        {
+            changes.Removed.Add(node.Identity);
+        }
+        foreach (var child in node.Children.Values)
+        {
+            Forget(child, changes);
+        }
+    }
+
+    private Node Classify(Node parent, string name)
+    {
+        string rel = parent.RelativePath == "/" ? "/" + name : parent.RelativePath + "/" + name;
+        string full = parent.FullPath == "/" ? "/" + name : parent.FullPath + "/" + name;
+        int depth = parent.Depth + 1;
+        bool underKube = parent.UnderKubepods || KubeletLayout.IsKubepodsName(name);
+
+        if (parent.Role == NodeRole.Pod)
+        {
+            if (KubeletLayout.TryParseContainer(name, out var cid, out var runtime))
+            {
+                var id = new CgroupIdentity(CgroupKind.Container, rel, parent.Identity!.PodUid, cid, parent.Identity.Qos, runtime);
+                return new Node(full, rel, name, NodeRole.Container, underKube, depth, id);
+            }
+            return new Node(full, rel, name, NodeRole.Ignored, underKube, depth, null);
+        }
+        if (parent.Role == NodeRole.SubtreeParent)
+        {
+            var id = new CgroupIdentity(CgroupKind.Subtree, rel, null, null, null, "unknown");
+            var leaf = new Node(full, rel, name, NodeRole.Container, underKube, depth, id);
+            return leaf;
+        }
+        if (parent.UnderKubepods && KubeletLayout.TryParsePod(name, out var uid))
+        {
+            var qos = KubeletLayout.QosOf(parent.Name, name);
+            var id = new CgroupIdentity(CgroupKind.Pod, rel, uid, null, qos, "");
+            return new Node(full, rel, name, NodeRole.Pod, underKube, depth, id);
+        }
+        var plain = new Node(full, rel, name, NodeRole.Plain, underKube, depth, null);
+        MarkSubtree(plain);
+        return plain;
+    }
+
+    private void MarkSubtree(Node node)
+    {
+        if (_subtrees.Contains(node.RelativePath))
+        {
+            node.Role = NodeRole.SubtreeParent;
+        }
+    }
+
+    private static string NormaliseRelative(string path)
+    {
+        var trimmed = path.Trim().Trim('/');
+        return trimmed.Length == 0 ? "/" : "/" + trimmed;
+    }
+
+    private enum NodeRole : byte
+    {
+        Plain,
+        Pod,
+        Container,
+        SubtreeParent,
+        Ignored,
+    }
+
+    private sealed class Node(string fullPath, string relativePath, string name, NodeRole role, bool underKubepods, int depth, CgroupIdentity? identity)
+    {
+        public string FullPath { get; } = fullPath;
+        public string RelativePath { get; } = relativePath;
+        public string Name { get; } = name;
+        public NodeRole Role { get; set; } = role;
+        public bool UnderKubepods { get; } = underKubepods;
+        public int Depth { get; } = depth;
+        public CgroupIdentity? Identity { get; } = identity;
+        public uint Seen { get; set; }
+        public Dictionary<string, Node> Children { get; } = new(StringComparer.Ordinal);
+    }
+}
+
+/// <summary>What one refresh found new and found gone.</summary>
+public sealed class DiscoveryChanges
+{
+    public List<CgroupIdentity> Added { get; } = [];
+    public List<CgroupIdentity> Removed { get; } = [];
+}

@@ -1,0 +1,338 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ThrottleWatch.Agent.Cgroups;
+using ThrottleWatch.Agent.Discovery;
+
+namespace ThrottleWatch.Agent.Sampling;
+
+/// <summary>
+/// Reads the cgroups that discovery found. <see cref="Sweep"/> reads the per-second files of every
+/// tracked cgroup and, when asked, the slow ones; in the steady state it allocates nothing.
+/// Failed reads are counted by reason, and a malformed or unreadable file is logged once with its path.
+/// </summary>
+internal sealed class Sampler : IDisposable
+{
+    /// <summary>Largest file text accepted; every cpu controller file is far smaller.</summary>
+    private const int BufferSize = 4096;
+
+    /// <summary>Paths already logged, capped so a node full of broken files cannot grow it without end.</summary>
+    private const int MaxLoggedPaths = 1000;
+
+    private readonly CgroupHierarchy _hierarchy;
+    private readonly ContainerDiscovery _discovery;
+    private readonly HandleBudget _budget;
+    private readonly ILogger _logger;
+    private readonly byte[] _buffer = GC.AllocateArray<byte>(BufferSize, pinned: true);
+    private readonly List<TrackedCgroup> _tracked = [];
+    private readonly Dictionary<string, TrackedCgroup> _byPath = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
+    private bool _budgetLogged;
+
+    public Sampler(CgroupHierarchy hierarchy, ContainerDiscovery discovery, HandleBudget budget, ILogger? logger = null)
+    {
+        _hierarchy = hierarchy;
+        _discovery = discovery;
+        _budget = budget;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    public ReadErrors Errors { get; } = new();
+
+    public IReadOnlyList<TrackedCgroup> Tracked => _tracked;
+
+    public HandleBudget Budget => _budget;
+
+    /// <summary>Cgroups read without a kept handle because the budget is spent.</summary>
+    public int DegradedCount
+    {
+        get
+        {
+            int n = 0;
+            foreach (var t in _tracked)
+            {
+                if (t.Degraded)
+                {
+                    n++;
+                }
+            }
+            return n;
+        }
+    }
+
+    /// <summary>Runs discovery and starts or stops tracking what it found; new cgroups get their configuration read.</summary>
+    public DiscoveryChanges Rediscover()
+    {
+        var changes = _discovery.Refresh();
+        foreach (var gone in changes.Removed)
+        {
+            if (_byPath.Remove(gone.CgroupPath, out var t))
+            {
+                Untrack(t);
+            }
+        }
+        // A cgroup seen gone by a sweep but still listed (removed and recreated between refreshes) is replaced.
+        for (int i = _tracked.Count - 1; i >= 0; i--)
+        {
+            var t = _tracked[i];
+            if (!t.Alive)
+            {
+                _byPath.Remove(t.Identity.CgroupPath);
+                Untrack(t);
+            }
+        }
+        foreach (var identity in _discovery.Current.Values)
+        {
+            if (!_byPath.ContainsKey(identity.CgroupPath))
+            {
+                var t = new TrackedCgroup(identity, _hierarchy.Version, _discovery.AbsolutePath(identity.CgroupPath),
+                    _hierarchy.CpuacctRoot is { } acct ? acct + identity.CgroupPath : null, _budget);
+                _byPath.Add(identity.CgroupPath, t);
+                _tracked.Add(t);
+                ReadConfig(t);
+            }
+        }
+        return changes;
+    }
+
+    /// <summary>
+    /// Reads every tracked cgroup: the per-second files always, and with <paramref name="full"/> also
+    /// the configuration, <c>cpu.stat.local</c> and <c>cpu.pressure</c>. The last reading becomes <see cref="TrackedCgroup.Previous"/>.
+    /// </summary>
+    public void Sweep(bool full)
+    {
+        bool budgetWasFree = _budget.Kept < _budget.Capacity;
+        foreach (var t in _tracked)
+        {
+            if (!t.Alive)
+            {
+                continue;
+            }
+            t.Previous = t.Current;
+            ReadCounters(t, full);
+            if (full && t.Alive)
+            {
+                ReadConfig(t);
+            }
+        }
+        if (budgetWasFree && _budget.Kept >= _budget.Capacity && !_budgetLogged)
+        {
+            _budgetLogged = true;
+            SamplerLog.BudgetSpent(_logger, _budget.Capacity);
+        }
+    }
+
+    private void ReadCounters(TrackedCgroup t, bool full)
+    {
+        var reading = t.Current;
+        reading.Timestamp = Stopwatch.GetTimestamp();
+
+        var status = t.CpuStat.Read(_buffer, out int n);
+        if (status != ReadStatus.Ok || !Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var stat))
+        {
+            Fail(t, t.CpuStat, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
+            reading.Valid = false;
+            t.Current = reading;
+            return;
+        }
+        reading.Valid = true;
+        reading.Stat = stat;
+
+        if (t.Usage is null)
+        {
+            reading.UsageNanos = stat.Has(CpuStat.Keys.Usage) ? stat.UsageNanos : null;
+        }
+        else if ((t.Absent & TrackedCgroup.AbsentFiles.Usage) == 0)
+        {
+            status = t.Usage.Read(_buffer, out n);
+            if (status == ReadStatus.Ok && CpuacctUsage.TryParse(_buffer.AsSpan(0, n), out ulong usage))
+            {
+                reading.UsageNanos = usage;
+            }
+            else
+            {
+                reading.UsageNanos = null;
+                Optional(t, t.Usage, status, n, TrackedCgroup.AbsentFiles.Usage);
+            }
+        }
+
+        if (full)
+        {
+            if ((t.Absent & TrackedCgroup.AbsentFiles.StatLocal) == 0)
+            {
+                status = t.StatLocal.Read(_buffer, out n);
+                if (status == ReadStatus.Ok && Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var local) && local.Has(CpuStat.Keys.ThrottledTime))
+                {
+                    reading.LocalThrottledNanos = local.ThrottledNanos;
+                }
+                else
+                {
+                    reading.LocalThrottledNanos = null;
+                    Optional(t, t.StatLocal, status, n, TrackedCgroup.AbsentFiles.StatLocal);
+                }
+            }
+            if (t.Pressure is not null && (t.Absent & TrackedCgroup.AbsentFiles.Pressure) == 0)
+            {
+                status = t.Pressure.Read(_buffer, out n);
+                if (status == ReadStatus.Ok && CpuPressure.TryParse(_buffer.AsSpan(0, n), out var psi))
+                {
+                    reading.Pressure = psi;
+                }
+                else
+                {
+                    reading.Pressure = null;
+                    Optional(t, t.Pressure, status, n, TrackedCgroup.AbsentFiles.Pressure);
+                }
+            }
+        }
+        t.Current = reading;
+    }
+
+    private void ReadConfig(TrackedCgroup t)
+    {
+        var config = t.Config;
+        var status = t.Quota.Read(_buffer, out int n);
+        if (status != ReadStatus.Ok)
+        {
+            Fail(t, t.Quota, status, n);
+            return;
+        }
+        if (t.Period is null)
+        {
+            if (!CpuMax.TryParse(_buffer.AsSpan(0, n), out var max))
+            {
+                Fail(t, t.Quota, ReadStatus.Malformed, n);
+                return;
+            }
+            config.QuotaMicros = max.QuotaMicros;
+            config.PeriodMicros = max.PeriodMicros;
+        }
+        else
+        {
+            if (!CfsQuota.TryParseQuota(_buffer.AsSpan(0, n), out var quota))
+            {
+                Fail(t, t.Quota, ReadStatus.Malformed, n);
+                return;
+            }
+            config.QuotaMicros = quota;
+            status = t.Period.Read(_buffer, out n);
+            if (status != ReadStatus.Ok || !CfsQuota.TryParsePeriod(_buffer.AsSpan(0, n), out ulong period))
+            {
+                Fail(t, t.Period, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
+                return;
+            }
+            config.PeriodMicros = period;
+        }
+
+        if ((t.Absent & TrackedCgroup.AbsentFiles.Burst) == 0)
+        {
+            status = t.Burst.Read(_buffer, out n);
+            if (status == ReadStatus.Ok && CpuBurst.TryParse(_buffer.AsSpan(0, n), out ulong burst))
+            {
+                config.BurstMicros = burst;
+            }
+            else
+            {
+                config.BurstMicros = null;
+                Optional(t, t.Burst, status, n, TrackedCgroup.AbsentFiles.Burst);
+            }
+        }
+
+        if ((t.Absent & TrackedCgroup.AbsentFiles.Weight) == 0)
+        {
+            status = t.Weight.Read(_buffer, out n);
+            bool v1 = t.Period is not null;
+            ulong w = 0;
+            bool ok = status == ReadStatus.Ok && (v1 ? CpuShares.TryParse(_buffer.AsSpan(0, n), out w) : CpuWeight.TryParse(_buffer.AsSpan(0, n), out w));
+            if (ok)
+            {
+                if (v1) config.Shares = w; else config.Weight = w;
+            }
+            else
+            {
+                Optional(t, t.Weight, status, n, TrackedCgroup.AbsentFiles.Weight);
+            }
+        }
+        t.Config = config;
+    }
+
+    /// <summary>A file not every kernel has: absence in a live cgroup is remembered, not counted.</summary>
+    private void Optional(TrackedCgroup t, CgroupFile file, ReadStatus status, int length, TrackedCgroup.AbsentFiles flag)
+    {
+        if (status == ReadStatus.Vanished && Directory.Exists(Path.GetDirectoryName(file.Path)))
+        {
+            t.Absent |= flag;
+            return;
+        }
+        Fail(t, file, status == ReadStatus.Ok ? ReadStatus.Malformed : status, length);
+    }
+
+    private void Fail(TrackedCgroup t, CgroupFile file, ReadStatus status, int length)
+    {
+        if (status == ReadStatus.Vanished)
+        {
+            if (!Directory.Exists(t.CpuDir))
+            {
+                t.Alive = false;
+                Errors.Count(ReadStatus.Vanished);
+                return;
+            }
+            // The cgroup is there but a file it must have is not: not the kernel file we expect.
+            status = ReadStatus.Io;
+        }
+        Errors.Count(status);
+        if (_logged.Count < MaxLoggedPaths && _logged.Add(file.Path))
+        {
+            if (status == ReadStatus.Malformed)
+            {
+                SamplerLog.Malformed(_logger, file.Path, Printable(_buffer.AsSpan(0, length)));
+            }
+            else
+            {
+                SamplerLog.ReadFailed(_logger, file.Path, status.Label());
+            }
+        }
+    }
+
+    /// <summary>The offending text as one printable line, cut at 200 characters.</summary>
+    internal static string Printable(ReadOnlySpan<byte> text)
+    {
+        var sb = new StringBuilder();
+        foreach (byte b in text[..Math.Min(text.Length, 200)])
+        {
+            sb.Append(b switch
+            {
+                (byte)'\n' => "\\n",
+                >= 0x20 and < 0x7f => ((char)b).ToString(),
+                _ => $"\\x{b:x2}",
+            });
+        }
+        if (text.Length > 200)
+        {
+            sb.Append('…');
+        }
+        return sb.ToString();
+    }
+
+    private void Untrack(TrackedCgroup t)
+    {
+        int i = _tracked.IndexOf(t);
+        if (i >= 0)
+        {
+            _tracked[i] = _tracked[^1];
+            _tracked.RemoveAt(_tracked.Count - 1);
+        }
+        t.Dispose();
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _tracked)
+        {
+            t.Dispose();
+        }
+        _tracked.Clear();
+        _byPath.Clear();
+    }
+}

@@ -1,0 +1,81 @@
+using ThrottleWatch.Agent.Cgroups;
+using ThrottleWatch.Agent.Discovery;
+
+namespace ThrottleWatch.Agent.Sampling;
+
+/// <summary>
+/// One cgroup being sampled: its files, its latest and previous readings, its configuration.
+/// The files read every sweep (<c>cpu.stat</c>, and <c>cpuacct.usage</c> on v1) keep their descriptors
+/// open; the rest (configuration, <c>cpu.stat.local</c>, <c>cpu.pressure</c>) are opened per read on
+/// the slow cadence, to stay within the open-file budget and the kernel memory each handle pins.
+/// </summary>
+internal sealed class TrackedCgroup : IDisposable
+{
+    internal TrackedCgroup(CgroupIdentity identity, int version, string cpuDir, string? cpuacctDir, HandleBudget budget)
+    {
+        Identity = identity;
+        CpuDir = cpuDir;
+        CpuStat = new CgroupFile(Path.Combine(cpuDir, "cpu.stat"), budget);
+        StatLocal = new CgroupFile(Path.Combine(cpuDir, "cpu.stat.local"), null);
+        if (version == 1)
+        {
+            Usage = cpuacctDir is null ? null : new CgroupFile(Path.Combine(cpuacctDir, "cpuacct.usage"), budget);
+            Quota = new CgroupFile(Path.Combine(cpuDir, "cpu.cfs_quota_us"), null);
+            Period = new CgroupFile(Path.Combine(cpuDir, "cpu.cfs_period_us"), null);
+            Burst = new CgroupFile(Path.Combine(cpuDir, "cpu.cfs_burst_us"), null);
+            Weight = new CgroupFile(Path.Combine(cpuDir, "cpu.shares"), null);
+        }
+        else
+        {
+            Quota = new CgroupFile(Path.Combine(cpuDir, "cpu.max"), null);
+            Burst = new CgroupFile(Path.Combine(cpuDir, "cpu.max.burst"), null);
+            Weight = new CgroupFile(Path.Combine(cpuDir, "cpu.weight"), null);
+            Pressure = new CgroupFile(Path.Combine(cpuDir, "cpu.pressure"), null);
+        }
+    }
+
+    public CgroupIdentity Identity { get; }
+    public string CpuDir { get; }
+
+    internal CgroupFile CpuStat { get; }
+    internal CgroupFile? Usage { get; }
+    internal CgroupFile StatLocal { get; }
+    internal CgroupFile Quota { get; }
+    /// <summary>v1 only: <c>cpu.cfs_period_us</c> (v2 has it in <c>cpu.max</c>).</summary>
+    internal CgroupFile? Period { get; }
+    internal CgroupFile Burst { get; }
+    /// <summary><c>cpu.shares</c> (v1) or <c>cpu.weight</c> (v2).</summary>
+    internal CgroupFile Weight { get; }
+    internal CgroupFile? Pressure { get; }
+
+    /// <summary>Files that turned out not to exist in this cgroup (older kernel): not read again.</summary>
+    internal AbsentFiles Absent { get; set; }
+
+    public CgroupReading Current;
+    public CgroupReading Previous;
+    public CgroupConfig Config;
+
+    /// <summary>False once the cgroup was seen gone; it is dropped at the next discovery.</summary>
+    public bool Alive { get; internal set; } = true;
+
+    /// <summary>True while a file that should be kept open is read by reopening (handle budget spent).</summary>
+    public bool Degraded => CpuStat.IsDegraded || (Usage?.IsDegraded ?? false);
+
+    public void Dispose()
+    {
+        CpuStat.Dispose();
+        Usage?.Dispose();
+        StatLocal.Dispose();
+    }
+
+    [Flags]
+    internal enum AbsentFiles : byte
+    {
+        None = 0,
+        StatLocal = 1,
+        Burst = 2,
+        Pressure = 4,
+        Usage = 8,
+        Weight = 16,
+    }
+}
