@@ -1,0 +1,20 @@
+using BenchmarkDotNet.Running;
+using ThrottleWatch.Benchmarks;
+using ThrottleWatch.Benchmarks.Sweep;
+
+// parsers [BenchmarkDotNet args]   the cgroup file parsers under BenchmarkDotNet (the default)
+// sweep --n N [--rounds R] [--sweeps S] [...]   the agent's sweep over N real cgroups, beside C and a naive reader
+string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "parsers";
+string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+
+switch (verb)
+{
+    case "parsers":
+        var summary = BenchmarkRunner.Run<ParserBenchmarks>(null, rest);
+        return summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success) ? 1 : 0;
+    case "sweep":
+        return SweepCommand.Run(rest, Console.Out, Console.Error);
+    default:
+        Console.Error.WriteLine($"error: unknown verb '{verb}': use 'parsers' (default) or 'sweep --n N'");
+        return 2;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up and runs every test ThrottleWatch has, as CI does. Needs root (the tests make real
+# cgroups under /sys/fs/cgroup/cpu and /sys/fs/cgroup/cpuacct, and remove them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "error: run as root: the tests create real cgroups (sudo $0)" >&2
+  exit 2
+fi
+./scripts/setup.sh
+
+echo "== build (Release: warnings are errors)"
+dotnet build ThrottleWatch.sln -c Release -nologo -clp:ErrorsOnly
+
+echo "== the Dockerfile's publish step"
+./scripts/publish-agent.sh out/agent >/dev/null
+test -x out/agent/throttlewatch-agent
+
+echo "== the C lower bound compiles"
+gcc -O2 -Wall -Werror -o bench/baseline/cgread bench/baseline/cgread.c
+
+echo "== tests"
+rc=0
+dotnet test ThrottleWatch.sln -c Release --no-build -nologo --logger "console;verbosity=normal" >out/test.log 2>&1 || rc=$?
+grep -vE '^\s*Passed ' out/test.log || true
+# One closing line for every test project together.
+grep -E '^\s*(Passed|Failed)!' out/test.log \
+  | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+).*/\2 \1/' \
+  | awk '{p+=$1; f+=$2} END {print "tests: " p+0 " passed, " f+0 " failed"}'
+exit $rc

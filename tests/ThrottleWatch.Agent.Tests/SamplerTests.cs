@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ThrottleWatch.Agent.Cgroups;
+using ThrottleWatch.Agent.Discovery;
+using ThrottleWatch.Agent.Sampling;
+
+namespace ThrottleWatch.Agent.Tests;
+
+/// <summary>The sampler on small v1 and v2 trees whose files the test rewrites between sweeps.</summary>
+public sealed class SamplerTests : IDisposable
+{
+    private const string PodUid = "0f8e9a7b-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+    private static readonly string CidA = new('a', 64);
+    private static readonly string CidB = new('b', 64);
+    private static readonly string Pod = $"/kubepods/burstable/pod{PodUid}";
+
+    private readonly TempTree _tree = new();
+    private readonly CapturingLogger _log = new();
+
+    public void Dispose() => _tree.Dispose();
+
+    private void WriteV1Container(string cid, string cpuStat, ulong usageNs, string quota = "20000", string? local = "throttled_time 0\n")
+    {
+        var dir = $"cpu{Pod}/{cid}";
+        _tree.Write($"{dir}/cpu.stat", cpuStat);
+        _tree.Write($"{dir}/cpu.cfs_quota_us", quota + "\n");
+        _tree.Write($"{dir}/cpu.cfs_period_us", "100000\n");
+        _tree.Write($"{dir}/cpu.cfs_burst_us", "0\n");
+        _tree.Write($"{dir}/cpu.shares", "204\n");
+        if (local is not null)
+        {
+            _tree.Write($"{dir}/cpu.stat.local", local);
+        }
+        _tree.Write($"cpuacct{Pod}/{cid}/cpuacct.usage", $"{usageNs}\n");
+    }
+
+    private (CgroupHierarchy, Sampler) Start(HandleBudget? budget = null)
+    {
+        _tree.Write("cpu/cpu.shares", "1024\n");
+        _tree.Write("cpuacct/cpuacct.usage", "1\n");
+        foreach (var c in new[] { "cpu", "cpuacct" })
+        {
+            Directory.CreateDirectory(Path.Combine(_tree.Path, c + Pod));
+        }
+        _tree.Write($"cpu{Pod}/cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n");
+        _tree.Write($"cpu{Pod}/cpu.cfs_quota_us", "-1\n");
+        _tree.Write($"cpu{Pod}/cpu.cfs_period_us", "100000\n");
+        _tree.Write($"cpu{Pod}/cpu.shares", "408\n");
+        _tree.Write($"cpuacct{Pod}/cpuacct.usage", "0\n");
+        Assert.True(CgroupHierarchy.TryDetect(_tree.Path, "/nonexistent-proc", out var h, out var error), error);
+        var sampler = new Sampler(h!, new ContainerDiscovery(h!.CpuRoot), budget ?? new HandleBudget(1000), _log);
+        return (h, sampler);
+    }
+
+    private static TrackedCgroup Find(Sampler s, string cid) => s.Tracked.Single(t => t.Identity.ContainerId == cid);
+
+    [Fact]
+    public void Reads_counters_and_config_and_computes_the_delta()
+    {
+        WriteV1Container(CidA, "nr_periods 10\nnr_throttled 4\nthrottled_time 1000000000\nnr_bursts 0\nburst_time 0\n", 5_000_000_000, local: "throttled_time 1000000000\n");
+        var (_, sampler) = Start();
+        using var _ = sampler;
+        sampler.Rediscover();
+        sampler.Sweep(full: true);
+        var t = Find(sampler, CidA);
+        Assert.Equal(0.2, t.Config.LimitCores);
+        Assert.Equal(204UL, t.Config.Shares);
+        Assert.Equal(0UL, t.Config.BurstMicros);
+        Assert.Equal(5_000_000_000UL, t.Current.UsageNanos);
+
+        WriteV1Container(CidA, "nr_periods 20\nnr_throttled 13\nthrottled_time 1500000000\nnr_bursts 1\nburst_time 7000\n", 5_200_000_000, local: "throttled_time 1700000000\n");
+        sampler.Sweep(full: true);
+
+        var prev = t.Previous;
+        var cur = t.Current;
+        cur.Timestamp = prev.Timestamp + Stopwatch.Frequency; // exactly one second apart
+        var d = SnapshotBuilder.Delta(prev, cur);
+        Assert.Equal(10UL, d.Periods);
+        Assert.Equal(9UL, d.ThrottledPeriods);
+        Assert.Equal(0.9, d.ThrottledRatio);
+        Assert.Equal(0.5, d.ThrottledSeconds, 9);
+        Assert.Equal(0.7, d.ThrottledLocalSeconds!.Value, 9);
+        Assert.Equal(1UL, d.BurstPeriods);
+        Assert.Equal(0.2, d.UsageCores);
+        Assert.Equal(0, sampler.Errors.All().Sum(e => e.Count));
+    }
+
+    [Fact]
+    public void A_counter_that_goes_backwards_was_reset_and_never_yields_a_negative_delta()
+    {
+        WriteV1Container(CidA, "nr_periods 100\nnr_throttled 90\nthrottled_time 9000000000\n", 9_000_000_000);
+        var (_, sampler) = Start();
+        using var _ = sampler;
+        sampler.Rediscover();
+        sampler.Sweep(full: false);
+        // The container restarted in place: its counters start again from zero.
+        WriteV1Container(CidA, "nr_periods 3\nnr_throttled 1\nthrottled_time 2000000\n", 100_000_000);
+        sampler.Sweep(full: false);
+        var t = Find(sampler, CidA);
+        var cur = t.Current;
+        cur.Timestamp = t.Previous.Timestamp + Stopwatch.Frequency;
+        var d = SnapshotBuilder.Delta(t.Previous, cur);
+        Assert.Equal(3UL, d.Periods);
+        Assert.Equal(1UL, d.ThrottledPeriods);
+        Assert.Equal(0.002, d.ThrottledSeconds, 9);
+        Assert.Equal(0.1, d.UsageCores!.Value, 6);
+    }
+
+    [Fact]
+    public void A_malformed_file_is_counted_every_time_logged_once_and_the_sweep_goes_on()
+    {
+        WriteV1Container(CidA, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
+        WriteV1Container(CidB, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
+        var (_, sampler) = Start();
+        using var _ = sampler;
+        sampler.Rediscover();
+        _tree.Write($"cpu{Pod}/{CidA}/cpu.stat", "nr_periods 1\nnr_throttled \u0001garbage\n");
+        sampler.Sweep(full: false);
+        sampler.Sweep(full: false);
+
+        Assert.Equal(2, sampler.Errors[ReadStatus.Malformed]);
+        var logged = Assert.Single(_log.Messages, m => m.Contains("Malformed", StringComparison.Ordinal));
+        Assert.Contains($"{CidA}/cpu.stat", logged, StringComparison.Ordinal);
+        Assert.Contains("nr_throttled \\x01garbage", logged, StringComparison.Ordinal);
+        Assert.False(Find(sampler, CidA).Current.Valid);
+        Assert.True(Find(sampler, CidB).Current.Valid);
+    }
+
+    [Fact]
+    public void A_cgroup_that_vanishes_between_listing_and_reading_is_counted_not_an_error()
+    {
+        WriteV1Container(CidA, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
+        WriteV1Container(CidB, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
+        var (_, sampler) = Start(new HandleBudget(0)); // reopen per read, as for a cgroup first read after listing
+        using var _ = sampler;
+        sampler.Rediscover();
+        Directory.Delete(Path.Combine(_tree.Path, $"cpu{Pod}/{CidA}"), recursive: true);
+        Directory.Delete(Path.Combine(_tree.Path, $"cpuacct{Pod}/{CidA}"), recursive: true);
+        sampler.Sweep(full: true);
+
+        Assert.Equal(1, sampler.Errors[ReadStatus.Vanished]);
+        Assert.Equal(0, sampler.Errors[ReadStatus.Io] + sampler.Errors[ReadStatus.Malformed]);
+        Assert.False(Find(sampler, CidA).Alive);
+        Assert.Empty(_log.Messages);
+
+        var changes = sampler.Rediscover();
+        Assert.Contains(changes.Removed, i => i.ContainerId == CidA);
+        Assert.DoesNotContain(sampler.Tracked, t => t.Identity.ContainerId == CidA);
+    }
+
+    [Fact]
+    public void Files_an_older_kernel_lacks_are_absent_not_errors()
+    {
+        WriteV1Container(CidA, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1, local: null);
+        File.Delete(Path.Combine(_tree.Path, $"cpu{Pod}/{CidA}/cpu.cfs_burst_us"));
+        var (_, sampler) = Start();
+        using var _ = sampler;
+        sampler.Rediscover();
+        sampler.Sweep(full: true);
+        sampler.Sweep(full: true);
+        var t = Find(sampler, CidA);
+        Assert.Null(t.Current.LocalThrottledNanos);
+        Assert.Null(t.Config.BurstMicros);
+        Assert.Equal(0, sampler.Errors.All().Sum(e => e.Count));
+    }
+
+    [Fact]
+    public void Past_the_handle_budget_reads_degrade_to_reopening_and_recover_when_a_slot_frees()
+    {
+        WriteV1Container(CidA, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
+        WriteV1Container(CidB, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
+        var budget = new HandleBudget(2); // three cgroups (pod, A, B) want two handles each
+        var (_, sampler) = Start(budget);
+        using var _ = sampler;
+        sampler.Rediscover();
+        sampler.Sweep(full: false);
+        Assert.Equal(2, budget.Kept);
+        Assert.True(sampler.DegradedCount >= 2);
+        Assert.All(sampler.Tracked, t => Assert.True(t.Current.Valid));
+        Assert.Single(_log.Messages, m => m.Contains("budget", StringComparison.Ordinal));
+
+        // Values still come fresh through reopening.
+        WriteV1Container(CidB, "nr_periods 7\nnr_throttled 0\nthrottled_time 0\n", 1);
+        sampler.Sweep(full: false);
+        Assert.Equal(7UL, Find(sampler, CidB).Current.Stat.NrPeriods);
+
+        // Containers go; their handles return to the budget and the rest take them.
+        foreach (var cid in new[] { CidA, CidB })
+        {
+            Directory.Delete(Path.Combine(_tree.Path, $"cpu{Pod}/{cid}"), true);
+            Directory.Delete(Path.Combine(_tree.Path, $"cpuacct{Pod}/{cid}"), true);
+        }
+        sampler.Rediscover();
+        sampler.Sweep(full: false);
+        Assert.Equal(0, sampler.DegradedCount);
+        Assert.Equal(2, budget.Kept);
+    }
+
+    [Fact]
+    public void A_steady_state_sweep_allocates_nothing()
+    {
+        using var tree = Fixtures.CopyToTemp("v1-systemd-combined");
+        Assert.True(CgroupHierarchy.TryDetect(tree.Path, "/nonexistent-proc", out var h, out _));
+        using var sampler = new Sampler(h!, new ContainerDiscovery(h!.CpuRoot), new HandleBudget(1000));
+        sampler.Rediscover();
+        Assert.True(sampler.Tracked.Count > 10);
+        sampler.Sweep(full: true);
+        sampler.Sweep(full: false);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 50; i++)
+        {
+            sampler.Sweep(full: false);
+        }
+        long hot = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+        {
+            sampler.Sweep(full: true);
+        }
+        long full = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, hot);
+        Assert.Equal(0, full);
+        Assert.All(sampler.Tracked, t => Assert.True(t.Current.Valid));
+    }
+
+    [Fact]
+    public void V2_reads_usage_pressure_and_weight_from_a_fixture()
+    {
+        Assert.True(CgroupHierarchy.TryDetect(Fixtures.Root("v2-systemd-crio"), "/nonexistent-proc", out var h, out _));
+        using var sampler = new Sampler(h!, new ContainerDiscovery(h!.CpuRoot), new HandleBudget(1000));
+        sampler.Rediscover();
+        sampler.Sweep(full: true);
+        Assert.NotEmpty(sampler.Tracked);
+        Assert.All(sampler.Tracked, t =>
+        {
+            Assert.True(t.Current.Valid);
+            Assert.NotNull(t.Current.UsageNanos);
+            Assert.NotNull(t.Current.Pressure);
+            Assert.NotNull(t.Config.Weight);
+            Assert.Null(t.Config.Shares);
+            Assert.True(t.Config.PeriodMicros > 0);
+        });
+        Assert.Contains(sampler.Tracked, t => t.Config.QuotaMicros is not null);
+        Assert.Contains(sampler.Tracked, t => t.Config.QuotaMicros is null);
+        Assert.Equal(0, sampler.Errors.All().Sum(e => e.Count));
+    }
+}
+
+internal sealed class CapturingLogger : ILogger
+{
+    public List<string> Messages { get; } = [];
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (Messages)
+        {
+            Messages.Add(formatter(state, exception));
+        }
+    }
+}
