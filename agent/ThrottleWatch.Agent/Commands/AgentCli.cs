@@ -8,18 +8,30 @@ public static class AgentCli
     public static RootCommand Build(CliContext context)
     {
         var root = new RootCommand("ThrottleWatch agent: CPU throttling of every container on this node, from the host's cgroups");
+        var run = RunCommand.Create(context, root);
+        root.Subcommands.Add(run);
         root.Subcommands.Add(SnapshotCommand.Create(context));
+        root.Subcommands.Add(TopCommand.Create(context));
         return root;
     }
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancel = default)
     {
         var root = Build(context);
+        // `run` is the default command: bare flags (or nothing) go to it.
+        if (args.Length == 0 || (args[0].StartsWith('-') && args[0] is not ("-h" or "--help" or "-?" or "--version")))
+        {
+            args = ["run", .. args];
+        }
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            var message = string.Join(' ', parse.Errors[0].Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-            context.Error.WriteLine($"error: {message} (see --help)");
+            // One line per bad value, not the whole help.
+            foreach (var error in parse.Errors.DistinctBy(e => e.Message))
+            {
+                var message = string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                context.Error.WriteLine($"error: {message} (see --help)");
+            }
             return ExitCodes.BadInput;
         }
         var config = new InvocationConfiguration { Output = context.Output, Error = context.Error };

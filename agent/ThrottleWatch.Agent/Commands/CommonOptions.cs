@@ -62,5 +62,25 @@ internal sealed class CommonOptions
         return string.IsNullOrWhiteSpace(v) ? null : v;
     }
 
+    /// <summary>Detects the cgroup layout and checks the subtrees; one line on <see cref="CliContext.Error"/> when it fails.</summary>
+    public static bool TryDetect(CliContext context, string root, string proc, IReadOnlyList<string> subtrees, out Cgroups.CgroupHierarchy? hierarchy)
+    {
+        if (!Cgroups.CgroupHierarchy.TryDetect(root, proc, out hierarchy, out var error))
+        {
+            context.Error.WriteLine($"error: {error}");
+            return false;
+        }
+        foreach (var sub in subtrees)
+        {
+            var dir = Path.Combine(hierarchy!.CpuRoot, sub.TrimStart('/'));
+            if (!Directory.Exists(dir))
+            {
+                context.Error.WriteLine($"error: --cgroup-subtree '{sub}' is not a folder under {hierarchy.CpuRoot}");
+                return false;
+            }
+        }
+        return true;
+    }
+
     public static TimeSpan ParseInterval(string text) => PromDuration.TryParse(text, out var d) ? d : TimeSpan.FromSeconds(1);
 }

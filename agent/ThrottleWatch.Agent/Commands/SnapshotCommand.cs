@@ -36,19 +36,9 @@ internal static class SnapshotCommand
             var proc = parse.GetValue(common.ProcRoot)!;
             var subtrees = parse.GetValue(common.CgroupSubtree) ?? [];
             var interval = CommonOptions.ParseInterval(parse.GetValue(common.Interval)!);
-            if (!CgroupHierarchy.TryDetect(root, proc, out var hierarchy, out var error))
+            if (!CommonOptions.TryDetect(context, root, proc, subtrees, out var hierarchy))
             {
-                context.Error.WriteLine($"error: {error}");
                 return ExitCodes.BadInput;
-            }
-            foreach (var sub in subtrees)
-            {
-                var dir = Path.Combine(hierarchy!.CpuRoot, sub.TrimStart('/'));
-                if (!Directory.Exists(dir))
-                {
-                    context.Error.WriteLine($"error: --cgroup-subtree '{sub}' is not a folder under {hierarchy.CpuRoot}");
-                    return ExitCodes.BadInput;
-                }
             }
 
             using var loggers = CliContext.CreateLoggerFactory();

@@ -1,0 +1,168 @@
+using System.CommandLine;
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using ThrottleWatch.Agent.Cgroups;
+using ThrottleWatch.Agent.Hosting;
+using ThrottleWatch.Contracts;
+
+namespace ThrottleWatch.Agent.Commands;
+
+/// <summary>
+/// <c>throttlewatch-agent run</c> (the default command): the long-running DaemonSet process.
+/// Every flag can also come from <c>THROTTLEWATCH_FOO_BAR</c>; bad values give one line each and exit code 2.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create(CliContext context, RootCommand root)
+    {
+        var common = new CommonOptions();
+        var configInterval = Duration("--config-interval", "CONFIG_INTERVAL", "10s",
+            "How often quota, period, burst, shares/weight, cpu.stat.local and cpu.pressure are re-read");
+        var listen = new Option<string>("--listen")
+        {
+            Description = "Address of the HTTP server for /metrics, /healthz and /readyz (0.0.0.0:9808 in the DaemonSet)",
+            DefaultValueFactory = _ => CommonOptions.Env("LISTEN") ?? "127.0.0.1:9808",
+        };
+        listen.Validators.Add(r =>
+        {
+            var text = r.GetValueOrDefault<string>();
+            if (!TryParseListen(text, out _))
+            {
+                r.AddError($"--listen: '{text}' is not an address:port such as 127.0.0.1:9808 or 0.0.0.0:9808");
+            }
+        });
+        var kubeconfig = new Option<string?>("--kubeconfig")
+        {
+            Description = "Kubeconfig file for the API (default: in-cluster config when in a pod; without either, no names)",
+            DefaultValueFactory = _ => CommonOptions.Env("KUBECONFIG"),
+        };
+        kubeconfig.Validators.Add(r =>
+        {
+            var path = r.GetValueOrDefault<string?>();
+            if (path is not null && !File.Exists(path))
+            {
+                r.AddError($"--kubeconfig: '{path}' does not exist");
+            }
+        });
+        var nodeName = new Option<string>("--node-name")
+        {
+            Description = "This node's name in the API (default: NODE_NAME from the downward API, else the host name)",
+            DefaultValueFactory = _ => CommonOptions.Env("NODE_NAME") ?? NonEmpty(Environment.GetEnvironmentVariable("NODE_NAME")) ?? Environment.MachineName,
+        };
+        var exclude = new Option<string>("--exclude-namespaces")
+        {
+            Description = "Comma-separated namespaces whose series are dropped once named",
+            DefaultValueFactory = _ => CommonOptions.Env("EXCLUDE_NAMESPACES") ?? "",
+        };
+        var watchTimeout = Duration("--watch-timeout", "WATCH_TIMEOUT", "5m", "Server-side timeout of one pod watch; a stalled watch is cut 15 s after it");
+        var otlpEndpoint = new Option<string?>("--otlp-endpoint")
+        {
+            Description = "Push the same metrics over OTLP to this collector URL (OTEL_EXPORTER_OTLP_* variables are honoured too)",
+            DefaultValueFactory = _ => CommonOptions.Env("OTLP_ENDPOINT"),
+        };
+        otlpEndpoint.Validators.Add(r =>
+        {
+            var text = r.GetValueOrDefault<string?>();
+            if (text is not null && (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+            {
+                r.AddError($"--otlp-endpoint: '{text}' is not an http or https URL");
+            }
+        });
+        var otlpProtocol = new Option<string>("--otlp-protocol")
+        {
+            Description = "OTLP transport",
+            DefaultValueFactory = _ => CommonOptions.Env("OTLP_PROTOCOL") ?? NonEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_PROTOCOL")) ?? "grpc",
+        };
+        otlpProtocol.AcceptOnlyFromAmong("grpc", "http/protobuf");
+        var otlpInterval = Duration("--otlp-interval", "OTLP_INTERVAL", "15s", "How often metrics are pushed over OTLP");
+
+        var command = new Command("run", "Sample every container's CPU throttling every interval and serve it on /metrics (the default command)");
+        common.AddTo(command);
+        foreach (var o in new Option[] { configInterval, listen, kubeconfig, nodeName, exclude, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval })
+        {
+            command.Options.Add(o);
+        }
+
+        command.SetAction(async (parse, cancel) =>
+        {
+            var options = new AgentOptions
+            {
+                CgroupRoot = parse.GetValue(common.CgroupRoot)!,
+                ProcRoot = parse.GetValue(common.ProcRoot)!,
+                CgroupSubtrees = parse.GetValue(common.CgroupSubtree) ?? [],
+                Interval = CommonOptions.ParseInterval(parse.GetValue(common.Interval)!),
+                ConfigInterval = CommonOptions.ParseInterval(parse.GetValue(configInterval)!),
+                Listen = parse.GetValue(listen)!,
+                Kubeconfig = parse.GetValue(kubeconfig),
+                NodeName = parse.GetValue(nodeName)!,
+                ExcludeNamespaces = parse.GetValue(exclude)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                WatchTimeout = CommonOptions.ParseInterval(parse.GetValue(watchTimeout)!),
+                OtlpEndpoint = parse.GetValue(otlpEndpoint),
+                OtlpProtocol = parse.GetValue(otlpProtocol)!,
+                OtlpInterval = CommonOptions.ParseInterval(parse.GetValue(otlpInterval)!),
+            };
+            if (!CommonOptions.TryDetect(context, options.CgroupRoot, options.ProcRoot, options.CgroupSubtrees, out var hierarchy))
+            {
+                return ExitCodes.BadInput;
+            }
+            if (!TryParseListen(options.Listen, out var endpoint))
+            {
+                context.Error.WriteLine($"error: --listen: '{options.Listen}' is not an address:port");
+                return ExitCodes.BadInput;
+            }
+            await using var app = AgentHost.Build(options, hierarchy!, endpoint!);
+            try
+            {
+                await app.StartAsync(cancel).ConfigureAwait(false);
+                await app.WaitForShutdownAsync(cancel).ConfigureAwait(false);
+            }
+            catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
+            {
+                context.Error.WriteLine($"error: cannot listen on {options.Listen}: {e.Message}");
+                return ExitCodes.BadInput;
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Option<string> Duration(string name, string env, string fallback, string description)
+    {
+        var option = new Option<string>(name)
+        {
+            Description = description + ", Prometheus duration syntax",
+            DefaultValueFactory = _ => CommonOptions.Env(env) ?? fallback,
+        };
+        option.Validators.Add(r =>
+        {
+            var text = r.GetValueOrDefault<string>();
+            if (!PromDuration.TryParse(text, out var d) || d <= TimeSpan.Zero)
+            {
+                r.AddError($"{name}: '{text}' is not a positive duration (examples: 500ms, 10s, 5m)");
+            }
+        });
+        return option;
+    }
+
+    private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    /// <summary>"127.0.0.1:9808", "0.0.0.0:9808", "[::]:9808", ":9808" (all addresses).</summary>
+    internal static bool TryParseListen(string? text, out IPEndPoint? endpoint)
+    {
+        endpoint = null;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+        if (text.StartsWith(':') && int.TryParse(text.AsSpan(1), out int anyPort) && anyPort is > 0 and <= 65535)
+        {
+            endpoint = new IPEndPoint(IPAddress.Any, anyPort);
+            return true;
+        }
+        if (text.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = "127.0.0.1" + text[9..];
+        }
+        return IPEndPoint.TryParse(text, out endpoint) && endpoint.Port != 0 && text.Contains(':', StringComparison.Ordinal);
+    }
+}

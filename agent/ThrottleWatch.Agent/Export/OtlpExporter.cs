@@ -1,0 +1,143 @@
+using System.Diagnostics.Metrics;
+using ThrottleWatch.Agent.Discovery;
+using ThrottleWatch.Agent.Hosting;
+using ThrottleWatch.Agent.Metadata;
+using ThrottleWatch.Agent.Sampling;
+using ThrottleWatch.Contracts;
+
+namespace ThrottleWatch.Agent.Export;
+
+/// <summary>
+/// The same measurements as <see cref="PrometheusExporter"/>, as .NET observable instruments that the
+/// OpenTelemetry SDK pushes over OTLP. Instrument names come from <see cref="MetricCatalog"/>
+/// (OpenTelemetry semantic conventions where one exists: <c>container.cpu.time</c>,
+/// <c>k8s.node.cpu.time</c>); attributes follow the Kubernetes conventions (docs/metrics.md).
+/// </summary>
+public sealed class OtlpExporter : ISweepObserver, IDisposable
+{
+    public const string MeterName = "ThrottleWatch.Agent";
+
+    private readonly NodeState _state;
+    private readonly PodIndex? _index;
+    private readonly KubernetesStatus _kube;
+    private readonly IReadOnlySet<string> _excluded;
+    private readonly Meter _meter;
+    private readonly Histogram<double> _sweep;
+
+    public OtlpExporter(NodeState state, PodIndex? index, KubernetesStatus kube, IEnumerable<string> excludeNamespaces, string version)
+    {
+        _state = state;
+        _index = index;
+        _kube = kube;
+        _excluded = new HashSet<string>(excludeNamespaces, StringComparer.Ordinal);
+        _meter = new Meter(MeterName, version);
+
+        Container(MetricCatalog.ContainerUsageSeconds, counter: true, (s, _) => s.UsageSeconds);
+        Container(MetricCatalog.ContainerRequestCores, counter: false, (_, l) => l.RequestCores);
+        Container(MetricCatalog.ContainerUsagePeak, counter: false, (s, _) => s.UsagePeak.Peak(System.Diagnostics.Stopwatch.GetTimestamp()) ?? s.UsageCoresNow);
+        Container(MetricCatalog.ContainerLimitCores, counter: false, (s, _) => s.HasQuota ? s.LimitCores : null);
+        Container(MetricCatalog.ContainerPeriods, counter: true, (s, _) => s.HasQuota ? s.Periods : null);
+        Container(MetricCatalog.ContainerThrottledPeriods, counter: true, (s, _) => s.HasQuota ? s.ThrottledPeriods : null);
+        Container(MetricCatalog.ContainerThrottledSeconds, counter: true, (s, _) => s.HasQuota ? s.ThrottledSeconds : null);
+        Container(MetricCatalog.ContainerThrottledRatioPeak, counter: false, (s, _) => s.HasQuota ? s.RatioPeak.Peak(System.Diagnostics.Stopwatch.GetTimestamp()) ?? 0 : null);
+        Container(MetricCatalog.ContainerThrottledLocalSeconds, counter: true, (s, _) => s.HasQuota ? s.ThrottledLocalSeconds : null);
+        Container(MetricCatalog.ContainerBurstPeriods, counter: true, (s, _) => s.HasQuota ? s.BurstPeriods : null);
+        Container(MetricCatalog.ContainerBurstSeconds, counter: true, (s, _) => s.HasQuota ? s.BurstTimeSeconds : null);
+        Container(MetricCatalog.ContainerPressureWaiting, counter: true, (s, _) => s.PressureWaitingSeconds);
+        Container(MetricCatalog.ContainerPressureStalled, counter: true, (s, _) => s.PressureStalledSeconds);
+        Pod(MetricCatalog.PodUsageSeconds, counter: true, s => s.UsageSeconds);
+        Pod(MetricCatalog.PodLimitCores, counter: false, s => s.LimitCores);
+        Pod(MetricCatalog.PodPeriods, counter: true, s => s.LimitCores is null ? null : s.Periods);
+        Pod(MetricCatalog.PodThrottledPeriods, counter: true, s => s.LimitCores is null ? null : s.ThrottledPeriods);
+        Pod(MetricCatalog.PodThrottledSeconds, counter: true, s => s.LimitCores is null ? null : s.ThrottledSeconds);
+        Node(MetricCatalog.NodeUsageSeconds, counter: true, () => _state.NodeUsageSeconds);
+        Node(MetricCatalog.NodeCapacity, counter: false, () => _kube.NodeCapacityCores);
+        Node(MetricCatalog.NodeAllocatable, counter: false, () => _kube.NodeAllocatableCores);
+        Node(MetricCatalog.AgentContainers, counter: false, () => _state.Containers);
+        Node(MetricCatalog.AgentKubernetesUp, counter: false, () => _kube.Up ? 1 : 0);
+        Node(MetricCatalog.AgentHandlesDegraded, counter: false, () => _state.HandlesDegraded);
+        var sweep = MetricCatalog.Get(MetricCatalog.AgentSweepDuration);
+        _sweep = _meter.CreateHistogram<double>(sweep.OtlpName, sweep.Unit, sweep.Help);
+    }
+
+    public void ObserveSweep(double seconds) => _sweep.Record(seconds);
+
+    private void Container(string name, bool counter, Func<SeriesState, SeriesLabels, double?> value)
+    {
+        var m = MetricCatalog.Get(name);
+        IEnumerable<Measurement<double>> Observe() => Collect(CgroupKind.Container, (s, l) => value(s, l));
+        Create(m, counter, Observe);
+    }
+
+    private void Pod(string name, bool counter, Func<SeriesState, double?> value)
+    {
+        var m = MetricCatalog.Get(name);
+        IEnumerable<Measurement<double>> Observe() => Collect(CgroupKind.Pod, (s, _) => value(s));
+        Create(m, counter, Observe);
+    }
+
+    private void Node(string name, bool counter, Func<double?> value)
+    {
+        var m = MetricCatalog.Get(name);
+        IEnumerable<Measurement<double>> Observe()
+        {
+            lock (_state.Gate)
+            {
+                return value() is { } v ? [new Measurement<double>(v, new KeyValuePair<string, object?>("k8s.node.name", _state.NodeName))] : [];
+            }
+        }
+        Create(m, counter, Observe);
+    }
+
+    private void Create(MetricDefinition m, bool counter, Func<IEnumerable<Measurement<double>>> observe)
+    {
+        if (counter)
+        {
+            _meter.CreateObservableCounter(m.OtlpName, observe, m.Unit, m.Help);
+        }
+        else
+        {
+            _meter.CreateObservableGauge(m.OtlpName, observe, m.Unit, m.Help);
+        }
+    }
+
+    private List<Measurement<double>> Collect(CgroupKind kind, Func<SeriesState, SeriesLabels, double?> value)
+    {
+        var result = new List<Measurement<double>>();
+        lock (_state.Gate)
+        {
+            foreach (var s in _state.Series)
+            {
+                bool match = kind == CgroupKind.Pod ? s.Identity.Kind == CgroupKind.Pod : s.Identity.Kind != CgroupKind.Pod;
+                if (!match || !s.Initialized || SeriesLabels.Resolve(s, _index, _excluded) is not { } l || value(s, l) is not { } v)
+                {
+                    continue;
+                }
+                result.Add(new Measurement<double>(v, Attributes(l, kind)));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>OpenTelemetry's Kubernetes attribute names; the node is a resource attribute.</summary>
+    private static KeyValuePair<string, object?>[] Attributes(SeriesLabels l, CgroupKind kind)
+    {
+        var list = new List<KeyValuePair<string, object?>>(9)
+        {
+            new("k8s.namespace.name", l.Namespace),
+            new("k8s.pod.name", l.Pod),
+            new("k8s.pod.uid", l.PodUid),
+            new("k8s.pod.qos_class", l.QosClass),
+            new("k8s.workload.kind", l.WorkloadKind),
+            new("k8s.workload.name", l.Workload),
+        };
+        if (kind != CgroupKind.Pod)
+        {
+            list.Add(new("k8s.container.name", l.Container));
+            list.Add(new("container.id", l.ContainerId));
+        }
+        return [.. list];
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

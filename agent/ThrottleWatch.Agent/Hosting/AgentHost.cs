@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Net;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Prometheus;
+using ThrottleWatch.Agent.Cgroups;
+using ThrottleWatch.Agent.Discovery;
+using ThrottleWatch.Agent.Export;
+using ThrottleWatch.Agent.Metadata;
+using ThrottleWatch.Agent.Sampling;
+
+namespace ThrottleWatch.Agent.Hosting;
+
+/// <summary>
+/// Builds the long-running agent: the generic host (Kestrel for <c>/metrics</c>, <c>/healthz</c>,
+/// <c>/readyz</c>), the sampling loop, the pod watcher and the OTLP pipeline.
+/// </summary>
+public static partial class AgentHost
+{
+    public static string Version { get; } = typeof(AgentHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>Builds the application. <paramref name="hierarchy"/> was detected (and validated) by the caller.</summary>
+    public static WebApplication Build(AgentOptions options, CgroupHierarchy hierarchy, IPEndPoint listen)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(listen);
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        });
+        builder.Services.AddResponseCompression(o =>
+        {
+            o.Providers.Add<GzipCompressionProvider>();
+            o.MimeTypes = ["text/plain", "application/openmetrics-text"];
+        });
+
+        var kubeConfig = KubernetesConfig(options);
+        var kube = new KubernetesStatus { Enabled = kubeConfig is not null };
+        var index = kubeConfig is null ? null : new PodIndex();
+        var state = new NodeState(options.NodeName, hierarchy, KernelVersion(options.ProcRoot));
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(kube);
+        builder.Services.AddSingleton(sp => new Sampler(hierarchy, new ContainerDiscovery(hierarchy.CpuRoot, options.CgroupSubtrees),
+            HandleBudget.FromProcessLimit(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("ThrottleWatch.Sampler")));
+        builder.Services.AddSingleton(new PrometheusExporter(state, index, kube, options.ExcludeNamespaces, Version));
+        builder.Services.AddSingleton<ISweepObserver>(sp => sp.GetRequiredService<PrometheusExporter>());
+        builder.Services.AddHostedService<SamplingService>();
+
+        if (kubeConfig is not null)
+        {
+            builder.Services.AddSingleton(index!);
+            builder.Services.AddSingleton<IKubernetes>(_ => new Kubernetes(kubeConfig));
+            builder.Services.AddHostedService(sp => new PodWatcher(sp.GetRequiredService<IKubernetes>(), options.NodeName, index!, kube,
+                options.WatchTimeout, sp.GetRequiredService<ILogger<PodWatcher>>()));
+        }
+
+        if (OtlpEnabled(options))
+        {
+            builder.Services.AddSingleton(new OtlpExporter(state, index, kube, options.ExcludeNamespaces, Version));
+            builder.Services.AddSingleton<ISweepObserver>(sp => sp.GetRequiredService<OtlpExporter>());
+            builder.Services.AddOpenTelemetry()
+                .ConfigureResource(r => r.AddService("throttlewatch-agent", serviceVersion: Version)
+                    .AddAttributes([new("k8s.node.name", options.NodeName), new("host.name", Environment.MachineName)]))
+                .WithMetrics(m => m
+                    .AddMeter(OtlpExporter.MeterName)
+                    // A dense node has far more than the SDK's default 2,000 series per metric.
+                    .AddView(i => i.Meter.Name == OtlpExporter.MeterName ? new MetricStreamConfiguration { CardinalityLimit = 100_000 } : null)
+                    .AddOtlpExporter((exporter, reader) =>
+                    {
+                        if (options.OtlpEndpoint is { } endpoint)
+                        {
+                            exporter.Endpoint = OtlpEndpointUri(endpoint, options.OtlpProtocol);
+                        }
+                        exporter.Protocol = options.OtlpProtocol == "http/protobuf" ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+                        exporter.TimeoutMilliseconds = 10_000;
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.OtlpInterval.TotalMilliseconds;
+                        reader.TemporalityPreference = MetricReaderTemporalityPreference.Cumulative;
+                    }));
+        }
+
+        var app = builder.Build();
+        // Read-only endpoints: anything but GET and HEAD is refused before routing.
+        app.Use((context, next) =>
+        {
+            if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Response.Headers.Allow = "GET, HEAD";
+                return Plain(context, StatusCodes.Status405MethodNotAllowed, "only GET\n");
+            }
+            return next(context);
+        });
+        app.UseResponseCompression();
+        var exporter = app.Services.GetRequiredService<PrometheusExporter>();
+        app.MapMetrics("/metrics", exporter.Registry);
+        long started = Stopwatch.GetTimestamp();
+        app.MapGet("/healthz", context =>
+        {
+            // Alive while sweeps keep coming; a loop stuck for 5 intervals (at least 10 s) is not.
+            var limit = TimeSpan.FromTicks(Math.Max(options.Interval.Ticks * 5, TimeSpan.FromSeconds(10).Ticks));
+            long last = state.LastSweepTimestamp == 0 ? started : state.LastSweepTimestamp;
+            return Stopwatch.GetElapsedTime(last) < limit
+                ? Plain(context, StatusCodes.Status200OK, "ok\n")
+                : Plain(context, StatusCodes.Status503ServiceUnavailable, "sampling stalled\n");
+        });
+        app.MapGet("/readyz", context =>
+        {
+            if (state.Sweeps == 0)
+            {
+                return Plain(context, StatusCodes.Status503ServiceUnavailable, "waiting for the first sweep\n");
+            }
+            if (kube.Enabled && !kube.Listed)
+            {
+                return Plain(context, StatusCodes.Status503ServiceUnavailable, "waiting for the first pod list\n");
+            }
+            return Plain(context, StatusCodes.Status200OK, "ok\n");
+        });
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ThrottleWatch.Agent");
+        string address = listen.ToString();
+        Starting(logger, Version, hierarchy.Version, hierarchy.Mode, hierarchy.CpuRoot, address, options.NodeName);
+        if (kubeConfig is null)
+        {
+            MetadataLog.Disabled(logger);
+        }
+        return app;
+    }
+
+    private static Task Plain(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text);
+    }
+
+    public static bool OtlpEnabled(AgentOptions options)
+        => options.OtlpEndpoint is not null
+           || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"))
+           || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"));
+
+    /// <summary>
+    /// The SDK uses an endpoint set in code as given; for http/protobuf a bare collector address
+    /// ("http://collector:4318") gets the signal path, as <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> does.
+    /// </summary>
+    public static Uri OtlpEndpointUri(string endpoint, string protocol)
+    {
+        var uri = new Uri(endpoint);
+        if (protocol == "http/protobuf" && uri.AbsolutePath is "" or "/")
+        {
+            uri = new Uri(uri, "/v1/metrics");
+        }
+        return uri;
+    }
+
+    private static KubernetesClientConfiguration? KubernetesConfig(AgentOptions options)
+    {
+        KubernetesClientConfiguration? config = null;
+        if (options.Kubeconfig is { } path)
+        {
+            config = KubernetesClientConfiguration.BuildConfigFromConfigFile(path);
+        }
+        else if (KubernetesClientConfiguration.IsInCluster())
+        {
+            config = KubernetesClientConfiguration.InClusterConfig();
+        }
+        if (config is not null)
+        {
+            // Headers of a list must come within this; a watch's body is bounded by its own timeout.
+            config.HttpClientTimeout = TimeSpan.FromSeconds(30);
+        }
+        return config;
+    }
+
+    /// <summary>The kernel release (<c>/proc/sys/kernel/osrelease</c>), for <c>throttlewatch_node_info</c>.</summary>
+    public static string KernelVersion(string procRoot)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(procRoot, "sys", "kernel", "osrelease")).Trim();
+        }
+        catch (IOException)
+        {
+            return Environment.OSVersion.Version.ToString();
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return Environment.OSVersion.Version.ToString();
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "throttlewatch-agent {Version}: cgroup v{CgroupVersion} ({Mode}) at {CpuRoot}, serving on http://{Listen}, node {Node}")]
+    private static partial void Starting(ILogger logger, string version, int cgroupVersion, string mode, string cpuRoot, string listen, string node);
+}

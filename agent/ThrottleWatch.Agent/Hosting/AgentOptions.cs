@@ -1,0 +1,25 @@
+namespace ThrottleWatch.Agent.Hosting;
+
+/// <summary>The settings of <c>throttlewatch-agent run</c>, validated before the host starts.</summary>
+public sealed class AgentOptions
+{
+    public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
+    public string ProcRoot { get; set; } = "/proc";
+    public IReadOnlyList<string> CgroupSubtrees { get; set; } = [];
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often configuration files, <c>cpu.stat.local</c> and <c>cpu.pressure</c> are read.</summary>
+    public TimeSpan ConfigInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>host:port of the HTTP server; <c>127.0.0.1:9808</c> on a host, <c>0.0.0.0:9808</c> in the DaemonSet.</summary>
+    public string Listen { get; set; } = "127.0.0.1:9808";
+
+    public string? Kubeconfig { get; set; }
+    public string NodeName { get; set; } = Environment.MachineName;
+    public IReadOnlyList<string> ExcludeNamespaces { get; set; } = [];
+    public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    public string? OtlpEndpoint { get; set; }
+    public string OtlpProtocol { get; set; } = "grpc";
+    public TimeSpan OtlpInterval { get; set; } = TimeSpan.FromSeconds(15);
+}

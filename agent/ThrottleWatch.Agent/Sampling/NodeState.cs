@@ -1,0 +1,78 @@
+using ThrottleWatch.Agent.Cgroups;
+using ThrottleWatch.Agent.Discovery;
+
+namespace ThrottleWatch.Agent.Sampling;
+
+/// <summary>
+/// The one plain model exporters read: every tracked cgroup's <see cref="SeriesState"/> and the
+/// node's own figures. The sampling loop writes under <see cref="Gate"/>; exporters read under it.
+/// </summary>
+public sealed class NodeState
+{
+    private readonly Dictionary<string, SeriesState> _byPath = new(StringComparer.Ordinal);
+
+    public NodeState(string nodeName, CgroupHierarchy hierarchy, string kernelVersion)
+    {
+        NodeName = nodeName;
+        Hierarchy = hierarchy;
+        KernelVersion = kernelVersion;
+    }
+
+    public Lock Gate { get; } = new();
+    public string NodeName { get; }
+    public CgroupHierarchy Hierarchy { get; }
+    public string KernelVersion { get; }
+
+    /// <summary>"systemd" or "cgroupfs" from the pod cgroups' names; "unknown" before any pod is seen.</summary>
+    public string CgroupDriver { get; private set; } = "unknown";
+
+    public IReadOnlyCollection<SeriesState> Series => _byPath.Values;
+    public double? NodeUsageSeconds { get; internal set; }
+    public long Sweeps { get; internal set; }
+
+    /// <summary>When the last sweep ended (<see cref="System.Diagnostics.Stopwatch"/> ticks), for liveness.</summary>
+    public long LastSweepTimestamp { get; internal set; }
+
+    public int Containers { get; private set; }
+    public int HandlesDegraded { get; internal set; }
+    public ReadErrors? Errors { get; internal set; }
+
+    internal void Apply(DiscoveryChanges changes, TimeSpan interval)
+    {
+        foreach (var gone in changes.Removed)
+        {
+            _byPath.Remove(gone.CgroupPath);
+        }
+        foreach (var added in changes.Added)
+        {
+            _byPath[added.CgroupPath] = new SeriesState(added, interval);
+            if (added.Kind == CgroupKind.Pod && CgroupDriver == "unknown")
+            {
+                CgroupDriver = added.CgroupPath.EndsWith(".slice", StringComparison.Ordinal) ? "systemd" : "cgroupfs";
+            }
+        }
+        if (changes.Added.Count > 0)
+        {
+            // Containers point at their pod's series: the pod's quota decides whether throttling series exist.
+            foreach (var s in _byPath.Values)
+            {
+                if (s.Identity.Kind == CgroupKind.Container && s.Pod is null)
+                {
+                    var parent = s.Identity.CgroupPath[..s.Identity.CgroupPath.LastIndexOf('/')];
+                    s.Pod = _byPath.GetValueOrDefault(parent);
+                }
+            }
+        }
+        int containers = 0;
+        foreach (var s in _byPath.Values)
+        {
+            if (s.Identity.Kind != CgroupKind.Pod)
+            {
+                containers++;
+            }
+        }
+        Containers = containers;
+    }
+
+    internal SeriesState? Find(string cgroupPath) => _byPath.GetValueOrDefault(cgroupPath);
+}
