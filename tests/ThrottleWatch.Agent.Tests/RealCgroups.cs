@@ -60,6 +60,17 @@ internal sealed class RealCgroups : IDisposable
         return p;
     }
 
+    /// <summary>Starts a process that wakes every 50 ms and sleeps again: CFS periods with runnable threads, never near a quota.</summary>
+    public Process StartSleeper(string cgroupPath)
+    {
+        var p = Process.Start(new ProcessStartInfo("sh", ["-c", "while :; do sleep 0.05; done"]) { UseShellExecute = false })!;
+        _busy.Add(p);
+        var pid = p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        File.WriteAllText(CpuMount + cgroupPath + "/cgroup.procs", pid);
+        File.WriteAllText(CpuacctMount + cgroupPath + "/cgroup.procs", pid);
+        return p;
+    }
+
     public void Dispose()
     {
         foreach (var p in _busy)

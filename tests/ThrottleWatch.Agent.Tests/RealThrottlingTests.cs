@@ -50,3 +50,48 @@ public class RealThrottlingTests
         Assert.InRange(pod.GetProperty("delta").GetProperty("usageCores").GetDouble(), 0.15, 0.25);
     }
 }
+
+/// <summary>The agent on real throttled cgroups, scraped by a real Prometheus.</summary>
+public class RealPrometheusTests
+{
+    [Fact]
+    public async Task Prometheus_sees_the_throttled_ratio_and_the_peak()
+    {
+        using var cgroups = new RealCgroups();
+        var podUid = Guid.NewGuid().ToString();
+        string Cid() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        var busyCid = Cid();
+        var calmCid = Cid();
+        var busy = cgroups.Create($"kubepods/burstable/pod{podUid}/{busyCid}");
+        var calm = cgroups.Create($"kubepods/burstable/pod{podUid}/{calmCid}");
+        RealCgroups.SetQuota(busy, 20000);   // 0.2 cores, a 1-core loop: throttled every period
+        RealCgroups.SetQuota(calm, 50000);   // 0.5 cores, a process that wakes briefly: runs, never throttled
+        cgroups.StartBusy(busy);
+        cgroups.StartSleeper(calm);
+
+        await using var agent = new AgentRunner("--interval", "500ms", "--node-name", "ci-node");
+        await agent.WaitReadyAsync();
+        await using var prometheus = new PrometheusServer([$"127.0.0.1:{agent.Port}"]);
+        await prometheus.WaitReadyAsync();
+
+        // Let Prometheus take about a dozen scrapes.
+        await Task.Delay(TimeSpan.FromSeconds(13));
+        string Ratio(string cid) =>
+            $"sum(increase(throttlewatch_container_cpu_throttled_periods_total{{container_id=\"{cid}\"}}[10s])) / sum(increase(throttlewatch_container_cpu_periods_total{{container_id=\"{cid}\"}}[10s]))";
+
+        var busyRatio = Assert.Single(await prometheus.QueryAsync(Ratio(busyCid))).Value;
+        var calmRatio = Assert.Single(await prometheus.QueryAsync(Ratio(calmCid))).Value;
+        Assert.InRange(busyRatio, 0.5, 1.0);
+        Assert.Equal(0.0, calmRatio);
+
+        var peak = Assert.Single(await prometheus.QueryAsync($"max_over_time(throttlewatch_container_cpu_throttled_ratio_peak{{container_id=\"{busyCid}\"}}[10s])")).Value;
+        Assert.InRange(peak, 0.5, 1.0);
+        var usage = Assert.Single(await prometheus.QueryAsync($"rate(throttlewatch_container_cpu_usage_seconds_total{{container_id=\"{busyCid}\"}}[10s])")).Value;
+        Assert.InRange(usage, 0.15, 0.25);
+        var limit = Assert.Single(await prometheus.QueryAsync($"throttlewatch_container_cpu_limit_cores{{container_id=\"{busyCid}\"}}"));
+        Assert.Equal(0.2, limit.Value);
+        Assert.Equal("ci-node", limit.Labels["node"]);
+        Assert.Equal(podUid, limit.Labels["pod_uid"]);
+        Assert.Equal("burstable", limit.Labels["qos_class"]);
+    }
+}

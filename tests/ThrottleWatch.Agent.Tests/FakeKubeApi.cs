@@ -1,0 +1,422 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ThrottleWatch.Agent.Tests;
+
+/// <summary>
+/// A stand-in Kubernetes API server on loopback that speaks the real list/watch protocol with real
+/// JSON: <c>GET /api/v1/pods?fieldSelector=spec.nodeName=…</c> lists (with a resourceVersion), the
+/// same with <c>watch=true</c> streams chunked JSON lines (ADDED, MODIFIED, DELETED, BOOKMARK,
+/// ERROR/410), and nodes, ReplicaSets and Jobs answer <c>get</c>. Faults are switched on by the test.
+/// </summary>
+internal sealed class FakeKubeApi : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, JsonObject> _pods = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
+    private readonly List<Channel<string>> _watchers = [];
+    private long _resourceVersion = 1000;
+
+    public FakeKubeApi(string nodeName)
+    {
+        NodeName = nodeName;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        _app = builder.Build();
+        _app.Run(Handle);
+    }
+
+    public string NodeName { get; }
+    public int Port { get; private set; }
+    public string Url => $"http://127.0.0.1:{Port}";
+
+    /// <summary>Status code every request gets while set (500, 401, 403); null serves normally.</summary>
+    public int? FailWith { get; set; }
+    /// <summary>Answer the next watch with a 410 ERROR event (expired resourceVersion).</summary>
+    public bool ExpireNextWatch { get; set; }
+    /// <summary>Lists answered with malformed JSON while set.</summary>
+    public bool MalformedLists { get; set; }
+    /// <summary>Counts of requests by kind.</summary>
+    public int ListCount;
+    public int WatchCount;
+    public int OwnerGets;
+
+    public async Task StartAsync()
+    {
+        await _app.StartAsync();
+        var address = _app.Urls.First();
+        Port = new Uri(address).Port;
+    }
+
+    /// <summary>A kubeconfig that points at this server with a bearer token.</summary>
+    public string WriteKubeconfig(string dir)
+    {
+        var path = Path.Combine(dir, "kubeconfig");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: {Url}
+            users:
+            - name: agent
+              user:
+                token: secret-token-never-logged
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: agent
+            current-context: fake
+            """);
+        return path;
+    }
+
+    public void AddObject(string apiPath, JsonObject obj)
+    {
+        lock (_gate)
+        {
+            _objects[apiPath] = obj;
+        }
+    }
+
+    public void SetNode(string capacityCpu, string allocatableCpu)
+        => AddObject($"/api/v1/nodes/{NodeName}", new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Node",
+            ["metadata"] = new JsonObject { ["name"] = NodeName, ["resourceVersion"] = "1" },
+            ["status"] = new JsonObject
+            {
+                ["capacity"] = new JsonObject { ["cpu"] = capacityCpu, ["memory"] = "16Gi" },
+                ["allocatable"] = new JsonObject { ["cpu"] = allocatableCpu, ["memory"] = "15Gi" },
+            },
+        });
+
+    /// <summary>Adds or replaces a pod and tells every open watch (ADDED or MODIFIED).</summary>
+    public void Upsert(JsonObject pod)
+    {
+        string type;
+        string line;
+        lock (_gate)
+        {
+            var uid = pod["metadata"]!["uid"]!.GetValue<string>();
+            type = _pods.ContainsKey(uid) ? "MODIFIED" : "ADDED";
+            pod["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _pods[uid] = pod;
+            line = Event(type, pod);
+        }
+        Broadcast(line);
+    }
+
+    public void Delete(string uid)
+    {
+        string? line = null;
+        lock (_gate)
+        {
+            if (_pods.Remove(uid, out var pod))
+            {
+                pod["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                line = Event("DELETED", pod);
+            }
+        }
+        if (line is not null)
+        {
+            Broadcast(line);
+        }
+    }
+
+    /// <summary>Sends a raw line to every open watch (a BOOKMARK, garbage, an ERROR).</summary>
+    public void Broadcast(string line)
+    {
+        lock (_gate)
+        {
+            foreach (var w in _watchers)
+            {
+                w.Writer.TryWrite(line);
+            }
+        }
+    }
+
+    public void SendBookmark()
+    {
+        string rv;
+        lock (_gate)
+        {
+            rv = (++_resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        Broadcast("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" + rv + "\"}}}");
+    }
+
+    /// <summary>Ends every open watch, as an API server does at any moment.</summary>
+    public void DropWatches()
+    {
+        lock (_gate)
+        {
+            foreach (var w in _watchers)
+            {
+                w.Writer.TryComplete();
+            }
+            _watchers.Clear();
+        }
+    }
+
+    public int OpenWatches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _watchers.Count;
+            }
+        }
+    }
+
+    private static string Event(string type, JsonObject obj)
+        => new JsonObject { ["type"] = type, ["object"] = JsonNode.Parse(obj.ToJsonString()) }.ToJsonString();
+
+    private async Task Handle(HttpContext context)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        if (FailWith is { } code)
+        {
+            await Status(response, code, code switch { 401 => "Unauthorized", 403 => "Forbidden", _ => "InternalError" });
+            return;
+        }
+        if (request.Path == "/api/v1/pods")
+        {
+            var selector = request.Query["fieldSelector"].ToString();
+            if (selector != $"spec.nodeName={NodeName}")
+            {
+                await Status(response, 400, "BadRequest");
+                return;
+            }
+            if (request.Query["watch"] == "true" || request.Query["watch"] == "1")
+            {
+                await Watch(context);
+                return;
+            }
+            Interlocked.Increment(ref ListCount);
+            if (MalformedLists)
+            {
+                response.ContentType = "application/json";
+                await response.WriteAsync("{\"kind\":\"PodList\",\"items\":[{\"metadata\":");
+                return;
+            }
+            JsonArray items;
+            string rv;
+            lock (_gate)
+            {
+                // A real server honours the field selector; this one also keeps a pod of another node to prove the agent filters too.
+                items = new JsonArray(_pods.Values.Select(p => (JsonNode)JsonNode.Parse(p.ToJsonString())!).ToArray());
+                rv = _resourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            var list = new JsonObject
+            {
+                ["kind"] = "PodList",
+                ["apiVersion"] = "v1",
+                ["metadata"] = new JsonObject { ["resourceVersion"] = rv },
+                ["items"] = items,
+            };
+            response.ContentType = "application/json";
+            await response.WriteAsync(list.ToJsonString());
+            return;
+        }
+        JsonObject? obj;
+        lock (_gate)
+        {
+            _objects.TryGetValue(request.Path.Value ?? "", out obj);
+        }
+        if (request.Path.StartsWithSegments("/apis"))
+        {
+            Interlocked.Increment(ref OwnerGets);
+        }
+        if (obj is null)
+        {
+            await Status(response, 404, "NotFound");
+            return;
+        }
+        response.ContentType = "application/json";
+        await response.WriteAsync(obj.ToJsonString());
+    }
+
+    private async Task Watch(HttpContext context)
+    {
+        Interlocked.Increment(ref WatchCount);
+        var response = context.Response;
+        response.ContentType = "application/json";
+        if (ExpireNextWatch)
+        {
+            ExpireNextWatch = false;
+            await response.WriteAsync("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 1 (2)","reason":"Expired","code":410}}""" + "\n");
+            return;
+        }
+        var channel = Channel.CreateUnbounded<string>();
+        lock (_gate)
+        {
+            _watchers.Add(channel);
+        }
+        await response.Body.FlushAsync();
+        var timeout = int.TryParse(context.Request.Query["timeoutSeconds"], out int t) ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(5);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        cancel.CancelAfter(timeout);
+        try
+        {
+            await foreach (var line in channel.Reader.ReadAllAsync(cancel.Token))
+            {
+                await response.WriteAsync(line + "\n", cancel.Token);
+                await response.Body.FlushAsync(cancel.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _watchers.Remove(channel);
+            }
+        }
+    }
+
+    private static Task Status(HttpResponse response, int code, string reason)
+    {
+        response.StatusCode = code;
+        response.ContentType = "application/json";
+        return response.WriteAsync(JsonSerializer.Serialize(new { kind = "Status", apiVersion = "v1", metadata = new { }, status = "Failure", message = reason, reason, code }));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        DropWatches();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Real pod JSON as the API returns it.</summary>
+internal static class PodJson
+{
+    public sealed record C(string Name, string? ContainerId, string? RequestCpu = null, string? LimitCpu = null, string? AppliedRequestCpu = null);
+
+    public static JsonObject Pod(
+        string ns, string name, string uid, string node, string qos,
+        IReadOnlyList<C> containers,
+        IReadOnlyList<C>? init = null,
+        (string Kind, string Name)? owner = null,
+        string? configHash = null,
+        string phase = "Running")
+    {
+        JsonObject Resources(C c)
+        {
+            var r = new JsonObject();
+            if (c.RequestCpu is not null) r["requests"] = new JsonObject { ["cpu"] = c.RequestCpu, ["memory"] = "64Mi" };
+            if (c.LimitCpu is not null) r["limits"] = new JsonObject { ["cpu"] = c.LimitCpu, ["memory"] = "128Mi" };
+            return r;
+        }
+        JsonObject Spec(C c) => new() { ["name"] = c.Name, ["image"] = "registry.example/" + c.Name + ":1.0", ["resources"] = Resources(c) };
+        JsonObject Status(C c)
+        {
+            var s = new JsonObject
+            {
+                ["name"] = c.Name,
+                ["ready"] = true,
+                ["restartCount"] = 0,
+                ["image"] = "registry.example/" + c.Name + ":1.0",
+                ["imageID"] = "registry.example/" + c.Name + "@sha256:" + new string('0', 64),
+                ["started"] = true,
+                ["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = "2026-11-27T08:00:00Z" } },
+            };
+            if (c.ContainerId is not null) s["containerID"] = "containerd://" + c.ContainerId;
+            if (c.AppliedRequestCpu is not null)
+            {
+                s["resources"] = new JsonObject
+                {
+                    ["requests"] = new JsonObject { ["cpu"] = c.AppliedRequestCpu },
+                    ["limits"] = c.LimitCpu is null ? new JsonObject() : new JsonObject { ["cpu"] = c.LimitCpu },
+                };
+            }
+            return s;
+        }
+
+        var metadata = new JsonObject
+        {
+            ["name"] = name,
+            ["namespace"] = ns,
+            ["uid"] = uid,
+            ["creationTimestamp"] = "2026-11-27T08:00:00Z",
+            ["labels"] = new JsonObject { ["app"] = name },
+        };
+        if (owner is { } o)
+        {
+            metadata["ownerReferences"] = new JsonArray(new JsonObject
+            {
+                ["apiVersion"] = o.Kind is "ReplicaSet" or "StatefulSet" or "DaemonSet" ? "apps/v1" : "batch/v1",
+                ["kind"] = o.Kind,
+                ["name"] = o.Name,
+                ["uid"] = Guid.NewGuid().ToString(),
+                ["controller"] = true,
+                ["blockOwnerDeletion"] = true,
+            });
+        }
+        if (configHash is not null)
+        {
+            metadata["annotations"] = new JsonObject
+            {
+                ["kubernetes.io/config.hash"] = configHash,
+                ["kubernetes.io/config.mirror"] = configHash,
+                ["kubernetes.io/config.source"] = "file",
+            };
+        }
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Pod",
+            ["metadata"] = metadata,
+            ["spec"] = new JsonObject
+            {
+                ["nodeName"] = node,
+                ["containers"] = new JsonArray(containers.Select(c => (JsonNode)Spec(c)).ToArray()),
+                ["initContainers"] = new JsonArray((init ?? []).Select(c => (JsonNode)Spec(c)).ToArray()),
+                ["restartPolicy"] = "Always",
+            },
+            ["status"] = new JsonObject
+            {
+                ["phase"] = phase,
+                ["qosClass"] = qos,
+                ["podIP"] = "10.244.0.12",
+                ["containerStatuses"] = new JsonArray(containers.Select(c => (JsonNode)Status(c)).ToArray()),
+                ["initContainerStatuses"] = new JsonArray((init ?? []).Select(c => (JsonNode)Status(c)).ToArray()),
+            },
+        };
+    }
+
+    public static JsonObject Owned(string apiVersion, string kind, string ns, string name, (string Kind, string Name)? owner)
+    {
+        var metadata = new JsonObject { ["name"] = name, ["namespace"] = ns, ["uid"] = Guid.NewGuid().ToString(), ["resourceVersion"] = "7" };
+        if (owner is { } o)
+        {
+            metadata["ownerReferences"] = new JsonArray(new JsonObject
+            {
+                ["apiVersion"] = o.Kind == "Deployment" ? "apps/v1" : "batch/v1",
+                ["kind"] = o.Kind,
+                ["name"] = o.Name,
+                ["uid"] = Guid.NewGuid().ToString(),
+                ["controller"] = true,
+            });
+        }
+        return new JsonObject { ["apiVersion"] = apiVersion, ["kind"] = kind, ["metadata"] = metadata, ["spec"] = new JsonObject() };
+    }
+}

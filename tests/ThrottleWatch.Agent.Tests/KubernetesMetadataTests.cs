@@ -1,0 +1,178 @@
+using ThrottleWatch.Contracts;
+
+namespace ThrottleWatch.Agent.Tests;
+
+/// <summary>
+/// The agent against a stand-in API server speaking the real list/watch protocol, on a copy of a
+/// systemd/containerd node fixture: names fill in, update and go, and export never stops.
+/// </summary>
+#pragma warning disable CA1001 // disposed by IAsyncLifetime
+public sealed class KubernetesMetadataTests : IAsyncLifetime
+#pragma warning restore CA1001
+{
+    private const string Node = "node-1";
+    private readonly TempTree _tree = Fixtures.CopyToTemp("v1-systemd-combined");
+    private readonly Expected _expected = Fixtures.LoadExpected("v1-systemd-combined");
+    private FakeKubeApi _api = null!;
+    private string _kubeconfig = "";
+
+    public async Task InitializeAsync()
+    {
+        _api = new FakeKubeApi(Node);
+        await _api.StartAsync();
+        _kubeconfig = _api.WriteKubeconfig(_tree.Path);
+        _api.SetNode("8", "7800m");
+        _api.AddObject("/apis/apps/v1/namespaces/shop/replicasets/web-7d9f8", PodJson.Owned("apps/v1", "ReplicaSet", "shop", "web-7d9f8", ("Deployment", "web")));
+        _api.AddObject("/apis/batch/v1/namespaces/batch/jobs/report-28930", PodJson.Owned("batch/v1", "Job", "batch", "report-28930", ("CronJob", "report")));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        _tree.Dispose();
+    }
+
+    /// <summary>
+    /// Pods for the fixture's pods: per pod, the first container leaf is the sandbox (in no status
+    /// list), the others are app containers; the static pod's mirror has another UID and the hash.
+    /// </summary>
+    private List<(string Namespace, System.Text.Json.Nodes.JsonObject Pod, List<string> AppIds, string SandboxId)> BuildPods()
+    {
+        var result = new List<(string, System.Text.Json.Nodes.JsonObject, List<string>, string)>();
+        int i = 0;
+        foreach (var pod in _expected.Pods)
+        {
+            var leaves = _expected.Containers.Where(c => c.PodUid == pod.PodUid).Select(c => c.ContainerId).ToList();
+            var sandbox = leaves[0];
+            var apps = leaves.Skip(1).ToList();
+            bool isStatic = pod.PodUid.Length == 32;
+            var qos = pod.QosClass switch { "guaranteed" => "Guaranteed", "burstable" => "Burstable", _ => "BestEffort" };
+            var containers = apps.Select((id, n) => new PodJson.C($"app{n}", id, qos == "BestEffort" ? null : "250m", qos == "Guaranteed" ? "250m" : null,
+                AppliedRequestCpu: i == 1 && n == 0 ? "400m" : null)).ToList();
+            (string, string)? owner = isStatic ? ("Node", Node) : i switch { 0 => ("ReplicaSet", "web-7d9f8"), 1 => ("Job", "report-28930"), 2 => ("StatefulSet", "db"), _ => null };
+            string ns = isStatic ? "kube-system" : i switch { 0 => "shop", 1 => "batch", 2 => "data", _ => "default" };
+            var uid = isStatic ? Guid.NewGuid().ToString() : pod.PodUid;
+            var json = PodJson.Pod(ns, isStatic ? "etcd-node-1" : $"pod{i}", uid, Node, qos, containers,
+                init: i == 2 ? [new PodJson.C("init-schema", null, "100m", "100m")] : null,
+                owner: owner, configHash: isStatic ? pod.PodUid : null);
+            result.Add((ns, json, apps, sandbox));
+            if (!isStatic)
+            {
+                i++;
+            }
+        }
+        return result;
+    }
+
+    [Fact]
+    public async Task Names_fill_in_when_the_api_answers_update_and_go_while_export_continues()
+    {
+        _api.FailWith = 503; // the API is down at start
+        var pods = BuildPods();
+        foreach (var p in pods)
+        {
+            _api.Upsert(p.Pod);
+        }
+        // A pod of another node, which a server that ignores the field selector might send.
+        _api.Upsert(PodJson.Pod("other", "elsewhere", Guid.NewGuid().ToString(), "node-2", "BestEffort", [new PodJson.C("x", new string('e', 64))]));
+
+        await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
+            "--node-name", Node, "--interval", "200ms", "--config-interval", "200ms");
+
+        // Down: no names yet, but every container is exported by pod_uid and container_id.
+        var down = await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.ContainerUsageSeconds));
+        Assert.Contains(down, s => s.Name == MetricCatalog.AgentKubernetesUp && s.Value == 0);
+        var usage = down.Where(s => s.Name == MetricCatalog.ContainerUsageSeconds).ToList();
+        Assert.Equal(_expected.Containers.Count, usage.Count);
+        Assert.All(usage, s => Assert.Equal("", s["namespace"]));
+        Assert.All(usage, s => Assert.NotEqual("", s["container_id"]));
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await agent.Http.GetAsync(agent.Url + "/readyz")).StatusCode);
+
+        // Up: names fill in; sandboxes disappear; workloads resolved through their owners.
+        _api.FailWith = null;
+        var named = await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.AgentKubernetesUp && x.Value == 1)
+            && s.Where(x => x.Name == MetricCatalog.ContainerUsageSeconds).All(x => x["namespace"] != ""), TimeSpan.FromSeconds(30));
+        await agent.WaitReadyAsync();
+        usage = named.Where(s => s.Name == MetricCatalog.ContainerUsageSeconds).ToList();
+        Assert.Equal(pods.Sum(p => p.AppIds.Count), usage.Count);
+        Assert.DoesNotContain(usage, s => pods.Any(p => p.SandboxId == s["container_id"]));
+
+        var web = usage.Where(s => s["namespace"] == "shop").ToList();
+        Assert.NotEmpty(web);
+        Assert.All(web, s => Assert.Equal(("Deployment", "web"), (s["workload_kind"], s["workload"])));
+        Assert.Contains(usage, s => s["namespace"] == "batch" && s["workload_kind"] == "CronJob" && s["workload"] == "report");
+        Assert.Contains(usage, s => s["namespace"] == "data" && s["workload_kind"] == "StatefulSet" && s["workload"] == "db");
+        var staticPod = Assert.Single(usage.Where(s => s["pod"] == "etcd-node-1").Select(s => s["pod_uid"]).Distinct());
+        Assert.Equal(32, staticPod.Length); // matched through kubernetes.io/config.hash: the cgroup's UID stays
+        Assert.Contains(usage, s => s["pod"] == "etcd-node-1" && s["workload_kind"] == "Node"); // a mirror pod's owner is its Node
+        Assert.Contains(usage, s => s["namespace"] == "default" && s["workload_kind"] == "Pod" && s["workload"] == "pod3"); // a bare pod
+
+        // Requests: the resized container reports the applied request from its status.
+        var requests = named.Where(s => s.Name == MetricCatalog.ContainerRequestCores).ToList();
+        Assert.Contains(requests, s => s["namespace"] == "batch" && s["container"] == "app0" && s.Value == 0.4);
+        Assert.Contains(named, s => s.Name == MetricCatalog.NodeCapacity && s.Value == 8);
+        Assert.Contains(named, s => s.Name == MetricCatalog.NodeAllocatable && s.Value == 7.8);
+        Assert.Contains(named, s => s.Name == MetricCatalog.NodeRequests && s.Value > 0);
+        int ownerGets = _api.OwnerGets;
+
+        // Watch: a pod deleted loses its names (its containers fall back to ids), a new version renames.
+        var victim = pods.Single(p => p.Namespace == "data");
+        _api.Delete(victim.Pod["metadata"]!["uid"]!.GetValue<string>());
+        var afterDelete = await agent.ScrapeUntilAsync(s => s.Where(x => x.Name == MetricCatalog.ContainerUsageSeconds && victim.AppIds.Contains(x["container_id"])).All(x => x["namespace"] == ""));
+        Assert.DoesNotContain(afterDelete, s => s.Name == MetricCatalog.ContainerUsageSeconds && s["namespace"] == "data");
+
+        _api.SendBookmark();
+        var renamed = pods.Single(p => p.Namespace == "default").Pod;
+        renamed["metadata"]!["labels"]!["version"] = "2";
+        _api.Upsert(renamed);
+
+        // The server ends the watch; then it answers the next watch with 410 Gone: the agent lists again.
+        int lists = _api.ListCount;
+        _api.ExpireNextWatch = true;
+        _api.DropWatches();
+        await WaitFor(() => _api.ListCount > lists && _api.OpenWatches > 0, "a re-list after 410 Gone and a new watch");
+
+        // Malformed events are skipped, the watch goes on.
+        _api.Broadcast("{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":");
+        _api.Upsert(victim.Pod);
+        await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.ContainerUsageSeconds && x["namespace"] == "data"));
+        Assert.Equal(ownerGets, _api.OwnerGets); // owners were cached, never fetched again
+        Assert.True(_api.ListCount <= lists + 3, $"no tight re-list loop: {_api.ListCount - lists} lists");
+
+        // Down mid-run: export continues, names stay, the metric says so.
+        _api.FailWith = 500;
+        _api.DropWatches();
+        var midDown = await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.AgentKubernetesUp && x.Value == 0));
+        Assert.Contains(midDown, s => s.Name == MetricCatalog.ContainerUsageSeconds && s["namespace"] == "shop");
+        Assert.DoesNotContain("secret-token-never-logged", agent.Errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-token-never-logged", await agent.MetricsTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Excluded_namespaces_are_dropped_once_named()
+    {
+        foreach (var p in BuildPods())
+        {
+            _api.Upsert(p.Pod);
+        }
+        await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
+            "--node-name", Node, "--interval", "200ms", "--exclude-namespaces", "kube-system, batch");
+        await agent.WaitReadyAsync();
+        var s = await agent.ScrapeUntilAsync(x => x.Any(y => y.Name == MetricCatalog.ContainerUsageSeconds && y["namespace"] == "shop"));
+        Assert.DoesNotContain(s, x => x["namespace"] is "kube-system" or "batch");
+        Assert.Contains(s, x => x["namespace"] == "data");
+    }
+
+    private static async Task WaitFor(Func<bool> condition, string what)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException(what);
+            }
+            await Task.Delay(50);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace ThrottleWatch.Agent.Tests;
+
+/// <summary>
+/// A real Prometheus (Debian's package) on a loopback port, with its own config and data folder,
+/// scraping the given targets every second. Stopped and removed on dispose.
+/// </summary>
+internal sealed class PrometheusServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly TempTree _dir = new();
+
+    public PrometheusServer(IEnumerable<string> targets, string? rulesFile = null)
+    {
+        Port = AgentRunner.FreePort();
+        var config = $"""
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            {(rulesFile is null ? "" : $"rule_files: [\"{rulesFile}\"]")}
+            scrape_configs:
+            - job_name: throttlewatch
+              honor_labels: true
+              static_configs:
+              - targets: [{string.Join(", ", targets.Select(t => $"\"{t}\""))}]
+            """;
+        var configPath = _dir.Write("prometheus.yml", config);
+        _process = Process.Start(new ProcessStartInfo("prometheus",
+        [
+            "--config.file=" + configPath,
+            "--storage.tsdb.path=" + Path.Combine(_dir.Path, "data"),
+            "--web.listen-address=127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture),
+            "--log.level=warn",
+        ])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException("prometheus did not start");
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.OutputDataReceived += (_, _) => { };
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+    }
+
+    public int Port { get; }
+    private HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    public async Task WaitReadyAsync()
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < until)
+        {
+            Assert.False(_process.HasExited, "prometheus exited");
+            try
+            {
+                if ((await Http.GetAsync($"http://127.0.0.1:{Port}/-/ready")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException("prometheus not ready");
+    }
+
+    /// <summary>An instant query; each result's labels and value (NaN kept as NaN).</summary>
+    public async Task<List<(Dictionary<string, string> Labels, double Value)>> QueryAsync(string promql)
+    {
+        var url = $"http://127.0.0.1:{Port}/api/v1/query?query={Uri.EscapeDataString(promql)}";
+        using var doc = JsonDocument.Parse(await Http.GetStringAsync(url));
+        var root = doc.RootElement;
+        Assert.Equal("success", root.GetProperty("status").GetString());
+        var result = new List<(Dictionary<string, string>, double)>();
+        foreach (var r in root.GetProperty("data").GetProperty("result").EnumerateArray())
+        {
+            var labels = r.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+            var value = double.Parse(r.GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
+            result.Add((labels, value));
+        }
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        _process.Dispose();
+        Http.Dispose();
+        _dir.Dispose();
+    }
+}
