@@ -6,10 +6,12 @@ WORKDIR /src
 COPY . .
 RUN ./scripts/publish-agent.sh /app
 
-# Chiseled: no shell, no package manager, non-root (uid 1654) by default.
-FROM mcr.microsoft.com/dotnet/runtime:10.0-noble-chiseled
+# Chiseled: no shell, no package manager, non-root (uid 1654) by default. The aspnet variant: the
+# agent serves /metrics with Kestrel, which the plain runtime image lacks.
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled
 WORKDIR /app
 COPY --from=build /app .
 USER app
 ENTRYPOINT ["/app/throttlewatch-agent"]
-CMD ["snapshot", "--cgroup-root", "/host/sys/fs/cgroup", "--proc-root", "/host/proc"]
+EXPOSE 9808
+CMD ["run", "--cgroup-root", "/host/sys/fs/cgroup", "--proc-root", "/host/proc", "--listen", "0.0.0.0:9808"]

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is not on PATH" >&2; exit 2; }
-dotnet build agent/ThrottleWatch.Agent -c Release -nologo -v q -clp:ErrorsOnly >&2
+dotnet build agent/ThrottleWatch.Agent -c Release -nologo -v q -clp:ErrorsOnly -clp:NoSummary >&2
 exec agent/ThrottleWatch.Agent/bin/Release/net10.0/throttlewatch-agent "${@:-snapshot}"

@@ -6,10 +6,15 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v gcc >/dev/null || need_apt+=(gcc libc6-dev)
+# A real Prometheus (and promtool) for the tests that scrape the agent and lint its exposition.
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== apt-get install ${need_apt[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # Debian's package may start its own service where systemd runs; the tests start their own.
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is not on PATH" >&2; exit 2; }
 

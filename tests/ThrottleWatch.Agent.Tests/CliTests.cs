@@ -32,6 +32,54 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Run_validates_every_value_at_start_one_line_each()
+    {
+        var (code, stdout, stderr) = await Run("run", "--listen", "nowhere", "--interval", "0s", "--otlp-protocol", "carrier-pigeon", "--kubeconfig", "/no/such/file");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, lines.Length);
+        Assert.All(lines, l => Assert.StartsWith("error: ", l, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("--listen", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("--interval", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("carrier-pigeon", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("--kubeconfig", StringComparison.Ordinal));
+
+        (code, _, stderr) = await Run("--cgroup-root", "/no/such/root");
+        Assert.Equal(2, code);
+        Assert.Equal("error: cgroup root '/no/such/root' does not exist or is not a folder", stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Top_shows_the_most_throttled_containers_first()
+    {
+        using var tree = Fixtures.CopyToTemp("v1-cgroupfs-separate");
+        var expected = Fixtures.LoadExpected("v1-cgroupfs-separate");
+        // Make one container throttle between the sweeps: rewrite its counters while top runs.
+        var hot = expected.Containers.First(c => File.ReadAllText(tree.Path + "/cpu" + c.CgroupPath + "/cpu.cfs_quota_us").Trim() != "-1");
+        var stat = tree.Path + "/cpu" + hot.CgroupPath + "/cpu.stat";
+        using var cancel = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            for (ulong i = 1; !cancel.IsCancellationRequested; i++)
+            {
+                File.WriteAllText(stat, $"nr_periods {1000 + i * 10}\nnr_throttled {900 + i * 9}\nthrottled_time {i * 500_000_000}\n");
+                await Task.Delay(20);
+            }
+        });
+        var (code, stdout, stderr) = await Run("top", "--cgroup-root", tree.Path, "--proc-root", "/nonexistent", "--interval", "200ms", "--count", "3");
+        await cancel.CancelAsync();
+        await writer;
+        Assert.True(code == 0, stderr);
+        Assert.Contains("throttlewatch top", stdout, StringComparison.Ordinal);
+        Assert.Contains($"{expected.Containers.Count} containers", stdout, StringComparison.Ordinal);
+        // The last frame's first row is the hot container.
+        var lastFrame = stdout[stdout.LastIndexOf("throttlewatch top", StringComparison.Ordinal)..];
+        var firstRow = lastFrame.Split('\n').First(l => l.Contains(" / ", StringComparison.Ordinal));
+        Assert.Contains(hot.ContainerId[..12], firstRow, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unreadable_root_gives_one_line_and_exit_code_2()
     {
         var (code, stdout, stderr) = await Run("snapshot", "--cgroup-root", "/no/such/root", "--interval", "10ms");

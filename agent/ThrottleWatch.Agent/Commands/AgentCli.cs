@@ -27,7 +27,13 @@ public static class AgentCli
         if (parse.Errors.Count > 0)
         {
             // One line per bad value, not the whole help.
-            foreach (var error in parse.Errors.DistinctBy(e => e.Message))
+            var errors = parse.Errors.DistinctBy(e => e.Message).ToList();
+            if (errors.Count > 1)
+            {
+                // An unknown verb also trips "required command": the unknown verb is the one to say.
+                errors.RemoveAll(e => e.Message.StartsWith("Required command", StringComparison.Ordinal));
+            }
+            foreach (var error in errors)
             {
                 var message = string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                 context.Error.WriteLine($"error: {message} (see --help)");
