@@ -22,7 +22,7 @@ internal sealed class FakeKubeApi : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, JsonObject> _pods = new(StringComparer.Ordinal);
     private readonly Dictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
-    private readonly List<Channel<string>> _watchers = [];
+    private readonly List<(Channel<string> Channel, string Node)> _watchers = [];
     private long _resourceVersion = 1000;
 
     public FakeKubeApi(string nodeName)
@@ -45,6 +45,11 @@ internal sealed class FakeKubeApi : IAsyncDisposable
     public bool ExpireNextWatch { get; set; }
     /// <summary>Lists answered with malformed JSON while set.</summary>
     public bool MalformedLists { get; set; }
+    /// <summary>
+    /// True (a real server): lists and watches carry only the selected node's pods. False: every pod,
+    /// to prove the agent filters too.
+    /// </summary>
+    public bool HonourFieldSelector { get; set; } = true;
     /// <summary>Counts of requests by kind.</summary>
     public int ListCount;
     public int WatchCount;
@@ -90,12 +95,12 @@ internal sealed class FakeKubeApi : IAsyncDisposable
         }
     }
 
-    public void SetNode(string capacityCpu, string allocatableCpu)
-        => AddObject($"/api/v1/nodes/{NodeName}", new JsonObject
+    public void SetNode(string capacityCpu, string allocatableCpu, string? node = null)
+        => AddObject($"/api/v1/nodes/{node ?? NodeName}", new JsonObject
         {
             ["apiVersion"] = "v1",
             ["kind"] = "Node",
-            ["metadata"] = new JsonObject { ["name"] = NodeName, ["resourceVersion"] = "1" },
+            ["metadata"] = new JsonObject { ["name"] = node ?? NodeName, ["resourceVersion"] = "1" },
             ["status"] = new JsonObject
             {
                 ["capacity"] = new JsonObject { ["cpu"] = capacityCpu, ["memory"] = "16Gi" },
@@ -116,34 +121,39 @@ internal sealed class FakeKubeApi : IAsyncDisposable
             _pods[uid] = pod;
             line = Event(type, pod);
         }
-        Broadcast(line);
+        Broadcast(line, pod["spec"]?["nodeName"]?.GetValue<string>());
     }
 
     public void Delete(string uid)
     {
         string? line = null;
+        string? node = null;
         lock (_gate)
         {
             if (_pods.Remove(uid, out var pod))
             {
                 pod["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 line = Event("DELETED", pod);
+                node = pod["spec"]?["nodeName"]?.GetValue<string>();
             }
         }
         if (line is not null)
         {
-            Broadcast(line);
+            Broadcast(line, node);
         }
     }
 
     /// <summary>Sends a raw line to every open watch (a BOOKMARK, garbage, an ERROR).</summary>
-    public void Broadcast(string line)
+    public void Broadcast(string line, string? node = null)
     {
         lock (_gate)
         {
             foreach (var w in _watchers)
             {
-                w.Writer.TryWrite(line);
+                if (node is null || !HonourFieldSelector || w.Node == node)
+                {
+                    w.Channel.Writer.TryWrite(line);
+                }
             }
         }
     }
@@ -165,7 +175,7 @@ internal sealed class FakeKubeApi : IAsyncDisposable
         {
             foreach (var w in _watchers)
             {
-                w.Writer.TryComplete();
+                w.Channel.Writer.TryComplete();
             }
             _watchers.Clear();
         }
@@ -197,14 +207,15 @@ internal sealed class FakeKubeApi : IAsyncDisposable
         if (request.Path == "/api/v1/pods")
         {
             var selector = request.Query["fieldSelector"].ToString();
-            if (selector != $"spec.nodeName={NodeName}")
+            if (!selector.StartsWith("spec.nodeName=", StringComparison.Ordinal))
             {
                 await Status(response, 400, "BadRequest");
                 return;
             }
+            var node = selector["spec.nodeName=".Length..];
             if (request.Query["watch"] == "true" || request.Query["watch"] == "1")
             {
-                await Watch(context);
+                await Watch(context, node);
                 return;
             }
             Interlocked.Increment(ref ListCount);
@@ -218,8 +229,7 @@ internal sealed class FakeKubeApi : IAsyncDisposable
             string rv;
             lock (_gate)
             {
-                // A real server honours the field selector; this one also keeps a pod of another node to prove the agent filters too.
-                items = new JsonArray(_pods.Values.Select(p => (JsonNode)JsonNode.Parse(p.ToJsonString())!).ToArray());
+                items = new JsonArray(_pods.Values.Where(p => Selected(p, node)).Select(p => (JsonNode)JsonNode.Parse(p.ToJsonString())!).ToArray());
                 rv = _resourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
             var list = new JsonObject
@@ -251,7 +261,9 @@ internal sealed class FakeKubeApi : IAsyncDisposable
         await response.WriteAsync(obj.ToJsonString());
     }
 
-    private async Task Watch(HttpContext context)
+    private bool Selected(JsonObject pod, string node) => !HonourFieldSelector || pod["spec"]?["nodeName"]?.GetValue<string>() == node;
+
+    private async Task Watch(HttpContext context, string node)
     {
         Interlocked.Increment(ref WatchCount);
         var response = context.Response;
@@ -265,7 +277,7 @@ internal sealed class FakeKubeApi : IAsyncDisposable
         var channel = Channel.CreateUnbounded<string>();
         lock (_gate)
         {
-            _watchers.Add(channel);
+            _watchers.Add((channel, node));
         }
         await response.Body.FlushAsync();
         var timeout = int.TryParse(context.Request.Query["timeoutSeconds"], out int t) ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(5);
@@ -286,7 +298,7 @@ internal sealed class FakeKubeApi : IAsyncDisposable
         {
             lock (_gate)
             {
-                _watchers.Remove(channel);
+                _watchers.RemoveAll(w => w.Channel == channel);
             }
         }
     }

@@ -68,6 +68,7 @@ public sealed class KubernetesMetadataTests : IAsyncLifetime
     public async Task Names_fill_in_when_the_api_answers_update_and_go_while_export_continues()
     {
         _api.FailWith = 503; // the API is down at start
+        _api.HonourFieldSelector = false; // and sends other nodes' pods: the agent must filter them itself
         var pods = BuildPods();
         foreach (var p in pods)
         {
