@@ -18,7 +18,7 @@ public static class Analysis
         DateTimeOffset generatedAt,
         CancellationToken cancel)
     {
-        var grid = StepGrid.For(start, end, step);
+        var grid = StepGrid.For(start, end, step, source.SampleInterval);
         var builder = new EvidenceBuilder(source, selector);
         var (containers, nodes) = await builder.BuildAsync(grid, start, end, cancel).ConfigureAwait(false);
         var nodeMap = nodes.ToDictionary(n => n.Node, StringComparer.Ordinal);

@@ -6,6 +6,9 @@ public interface IMetricSource
     /// <summary>"prometheus http://…" or "recording FILE", for the report.</summary>
     string Description { get; }
 
+    /// <summary>The spacing of the raw samples where the source knows it (a recording); null for a server.</summary>
+    TimeSpan? SampleInterval { get; }
+
     /// <summary>Namespaces that have container series in the range (to batch the queries).</summary>
     Task<IReadOnlyList<string>> NamespacesAsync(Selector selector, DateTimeOffset rangeStart, DateTimeOffset rangeEnd, CancellationToken cancel);
 

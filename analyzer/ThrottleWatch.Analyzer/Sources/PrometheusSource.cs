@@ -36,6 +36,8 @@ public sealed class PrometheusSource : IMetricSource, IDisposable
 
     public string Description { get; }
 
+    public TimeSpan? SampleInterval => null;
+
     public async Task<IReadOnlyList<string>> NamespacesAsync(Selector selector, DateTimeOffset rangeStart, DateTimeOffset rangeEnd, CancellationToken cancel)
     {
         var match = MetricCatalog.ContainerUsageSeconds + selector.ToPromQl();

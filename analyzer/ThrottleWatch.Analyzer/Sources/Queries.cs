@@ -185,15 +185,18 @@ public sealed record StepGrid(DateTimeOffset Start, DateTimeOffset End, TimeSpan
     public DateTimeOffset At(int i) => Start + TimeSpan.FromTicks(Step.Ticks * i);
 
     /// <summary>
-    /// A grid from <paramref name="start"/> to <paramref name="end"/>: the step keeps about 2,000 points (5 minutes for 7 days),
-    /// never under 15 s; the window is the step, at least 1 minute.
+    /// A grid from <paramref name="start"/> to <paramref name="end"/>: the step keeps about 2,000
+    /// points (5 minutes for 7 days), never under 15 s nor under <paramref name="minStep"/> (a
+    /// recording's sample spacing); the rate window is the step, at least 2 minutes, so that it holds
+    /// two samples even at a 1-minute scrape interval.
     /// </summary>
-    public static StepGrid For(DateTimeOffset start, DateTimeOffset end, TimeSpan? step = null)
+    public static StepGrid For(DateTimeOffset start, DateTimeOffset end, TimeSpan? step = null, TimeSpan? minStep = null)
     {
         TimeSpan[] nice = [TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2),
             TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1), TimeSpan.FromHours(2)];
-        var s = step ?? nice.FirstOrDefault(n => (end - start) / n <= 2100, nice[^1]);
-        var window = s < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : s;
+        var floor = minStep ?? TimeSpan.Zero;
+        var s = step ?? nice.FirstOrDefault(n => (end - start) / n <= 2100 && n >= floor, nice[^1]);
+        var window = s < TimeSpan.FromMinutes(2) ? TimeSpan.FromMinutes(2) : s;
         // The first evaluation is one window in: every window lies inside the range.
         var first = start + window;
         if (first > end)

@@ -17,7 +17,11 @@ public sealed class RecordingSource : IMetricSource
         Start = DateTimeOffset.FromUnixTimeMilliseconds((long)(series.Min(s => s.Times[0]) * 1000));
         End = DateTimeOffset.FromUnixTimeMilliseconds((long)(series.Max(s => s.Times[^1]) * 1000));
         Description = "recording " + file;
+        var gaps = series.Where(s => s.Times.Count > 1).Take(200).SelectMany(s => s.Times.Zip(s.Times.Skip(1), (a, b) => b - a)).Order().ToList();
+        SampleInterval = gaps.Count == 0 ? null : TimeSpan.FromSeconds(Math.Round(gaps[gaps.Count / 2], 3));
     }
+
+    public TimeSpan? SampleInterval { get; }
 
     public static RecordingSource Load(string path)
     {
