@@ -13,9 +13,10 @@ fi
 echo "== build (Release: warnings are errors)"
 dotnet build ThrottleWatch.sln -c Release -nologo -clp:ErrorsOnly
 
-echo "== the Dockerfile's publish step"
-./scripts/publish-agent.sh out/agent >/dev/null
-test -x out/agent/throttlewatch-agent
+echo "== the Dockerfile's publish step, for both image architectures"
+./scripts/publish-agent.sh out/agent-amd64 amd64
+./scripts/publish-agent.sh out/agent-arm64 arm64
+out/agent-amd64/throttlewatch-agent --help >/dev/null
 
 echo "== the C lower bound compiles"
 gcc -O2 -Wall -Werror -o bench/baseline/cgread bench/baseline/cgread.c
