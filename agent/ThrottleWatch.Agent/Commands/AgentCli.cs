@@ -12,6 +12,7 @@ public static class AgentCli
         root.Subcommands.Add(run);
         root.Subcommands.Add(SnapshotCommand.Create(context));
         root.Subcommands.Add(TopCommand.Create(context));
+        root.Subcommands.Add(RecordCommand.Create(context));
         return root;
     }
 

@@ -75,10 +75,16 @@ internal static class RunCommand
         };
         otlpProtocol.AcceptOnlyFromAmong("grpc", "http/protobuf");
         var otlpInterval = Duration("--otlp-interval", "OTLP_INTERVAL", "15s", "How often metrics are pushed over OTLP");
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "Logs as text lines or as JSON objects (one per line)",
+            DefaultValueFactory = _ => CommonOptions.Env("LOG_FORMAT") ?? "text",
+        };
+        logFormat.AcceptOnlyFromAmong("text", "json");
 
         var command = new Command("run", "Sample every container's CPU throttling every interval and serve it on /metrics (the default command)");
         common.AddTo(command);
-        foreach (var o in new Option[] { configInterval, listen, kubeconfig, nodeName, exclude, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval })
+        foreach (var o in new Option[] { configInterval, listen, kubeconfig, nodeName, exclude, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, logFormat })
         {
             command.Options.Add(o);
         }
@@ -100,6 +106,7 @@ internal static class RunCommand
                 OtlpEndpoint = parse.GetValue(otlpEndpoint),
                 OtlpProtocol = parse.GetValue(otlpProtocol)!,
                 OtlpInterval = CommonOptions.ParseInterval(parse.GetValue(otlpInterval)!),
+                LogFormat = parse.GetValue(logFormat)!,
             };
             if (!CommonOptions.TryDetect(context, options.CgroupRoot, options.ProcRoot, options.CgroupSubtrees, out var hierarchy))
             {

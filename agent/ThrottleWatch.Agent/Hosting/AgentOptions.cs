@@ -22,4 +22,7 @@ public sealed class AgentOptions
     public string? OtlpEndpoint { get; set; }
     public string OtlpProtocol { get; set; } = "grpc";
     public TimeSpan OtlpInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>"text" (one line per event) or "json" (one JSON object per line, for log pipelines).</summary>
+    public string LogFormat { get; set; } = "text";
 }
