@@ -34,7 +34,7 @@ internal static class HtmlReport
         .stat .label { color: var(--muted); font-size: 14px; }
         .stat.bad .num { color: #cf222e; }
         table { border-collapse: collapse; width: 100%; font-size: 14px; margin: 6px 0 12px; }
-        th, td { border: 1px solid var(--border); padding: 6px 10px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+        th, td { border: 1px solid var(--border); padding: 6px 10px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
         th { background: var(--soft); font-weight: 600; }
         .n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         tr.over td { background: #ffebe9; }
@@ -53,8 +53,8 @@ internal static class HtmlReport
         .change .delta { color: var(--muted); font-size: 14px; }
         .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; margin: 0 0 12px; }
         svg.chart { display: block; width: 100%; height: auto; border: 1px solid var(--border); border-radius: 6px; background: #fff; }
-        svg.chart text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, Arial, "Liberation Sans", sans-serif; fill: var(--muted); }
-        svg.chart text.heading { font-size: 13px; font-weight: 600; fill: var(--fg); }
+        svg.chart text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, Arial, "Liberation Sans", sans-serif; fill: var(--muted); }
+        svg.chart text.heading { font-size: 14px; font-weight: 600; fill: var(--fg); }
         svg.chart text.nodata { font-size: 15px; }
         svg.chart text.reflabel { fill: #1f2328; }
         svg.chart .frame { fill: none; stroke: var(--border); }
@@ -64,9 +64,11 @@ internal static class HtmlReport
         svg.chart path { fill: none; stroke-width: 1.6; stroke-linejoin: round; stroke-linecap: round; }
         svg.chart .l-throttle { stroke: #bc4c00; }
         svg.chart .l-usage { stroke: #0969da; }
-        svg.chart .l-request { stroke: #1a7f37; stroke-width: 2; }
-        svg.chart .l-limit { stroke: #cf222e; stroke-width: 2; }
-        .evidence td:first-child { width: 34%; color: var(--muted); }
+        svg.chart .l-request { stroke: #1a7f37; stroke-width: 2; stroke-dasharray: 7 4; stroke-linecap: butt; }
+        svg.chart .l-limit { stroke: #cf222e; stroke-width: 2.4; }
+        .evidence { font-size: 13.5px; table-layout: fixed; }
+        .evidence th { width: 19%; background: none; color: var(--muted); font-weight: 400; }
+        .evidence td { width: 31%; overflow-wrap: anywhere; }
         .code h4 { font-size: 13px; margin: 10px 0 4px; color: var(--muted); font-weight: 600; }
         pre { margin: 0; background: var(--soft); border: 1px solid var(--border); border-radius: 6px; padding: 10px 12px; font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; }
         ul.keys { margin: 4px 0 12px; padding-left: 22px; }
@@ -125,6 +127,7 @@ internal static class HtmlReport
     {
         var times = series?.Times ?? [];
         var (start, end) = Domain(times, range);
+        bool noLimit = series is not null && HasValue(series.UsageCores) && !HasValue(series.LimitCores);
         return SvgChart.Render(new ChartSpec(
             id,
             "Throttled periods",
@@ -136,7 +139,8 @@ internal static class HtmlReport
             v => ReportFormat.Percent(v),
             start,
             end,
-            [new ChartReference(0.25, "25%")]));
+            [new ChartReference(0.25, "25%")],
+            noLimit ? "no data: no CPU limit, so no throttling" : "no data"));
     }
 
     /// <summary>Chart (ii): usage per replica against the request and the limit, y up to 1.1 × the highest of them.</summary>
@@ -163,8 +167,8 @@ internal static class HtmlReport
             times,
             [
                 new ChartLine("usage", "l-usage", series?.UsageCores ?? []),
-                new ChartLine("request", "l-request", series?.RequestCores ?? [], Step: true),
-                new ChartLine("limit", "l-limit", series?.LimitCores ?? [], Step: true),
+                new ChartLine(series is null || HasValue(series.RequestCores) ? "request" : "request (none)", "l-request", series?.RequestCores ?? [], Step: true),
+                new ChartLine(series is null || HasValue(series.LimitCores) ? "limit" : "limit (none)", "l-limit", series?.LimitCores ?? [], Step: true),
             ],
             yMax,
             SvgChart.NiceTicks(yMax),
@@ -172,6 +176,8 @@ internal static class HtmlReport
             start,
             end));
     }
+
+    private static bool HasValue(IReadOnlyList<double?> values) => values.Any(v => v is { } x && double.IsFinite(x));
 
     /// <summary>The x range: the report's range, widened to the series if it reaches outside.</summary>
     private static (DateTimeOffset Start, DateTimeOffset End) Domain(IReadOnlyList<DateTimeOffset> times, TimeRange range)
@@ -226,6 +232,10 @@ internal static class HtmlReport
         {
             sb.Append(Inv, $" → <span class=\"to\">{Encode(ReportFormat.Resources(r.Recommended))}</span>");
         }
+        else
+        {
+            sb.Append(" <span class=\"delta\">(resources unchanged)</span>");
+        }
         var delta = ReportFormat.Delta(r.CoresDelta);
         if (delta.Length > 0)
         {
@@ -238,10 +248,22 @@ internal static class HtmlReport
         sb.Append(UsageChart($"c{index}b", name, series, range)).Append('\n');
         sb.Append("</div>\n");
 
+        // Evidence in two label/value column pairs: half the height of one long list.
+        var rows = ReportFormat.EvidenceRows(r);
+        int half = (rows.Count + 1) / 2;
         sb.Append("<table class=\"evidence\">\n<tbody>\n");
-        foreach (var (label, value) in ReportFormat.EvidenceRows(r))
+        for (int i = 0; i < half; i++)
         {
-            sb.Append(Inv, $"<tr><td>{Encode(label)}</td><td>{Encode(value)}</td></tr>\n");
+            sb.Append(Inv, $"<tr><th scope=\"row\">{Encode(rows[i].Label)}</th><td>{Encode(rows[i].Value)}</td>");
+            if (i + half < rows.Count)
+            {
+                sb.Append(Inv, $"<th scope=\"row\">{Encode(rows[i + half].Label)}</th><td>{Encode(rows[i + half].Value)}</td>");
+            }
+            else
+            {
+                sb.Append("<th></th><td></td>");
+            }
+            sb.Append("</tr>\n");
         }
         sb.Append("</tbody>\n</table>\n");
 

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace ThrottleWatch.Analyzer.Reports;
 
-/// <summary>One line of a chart: its legend label, CSS class (its colour), values per time step, and shape.</summary>
+/// <summary>One line of a chart: its legend label, CSS class (its colour and dashes), values per time step, and shape.</summary>
 /// <param name="Step">Drawn as steps (a request or limit holds until it changes); otherwise a polyline.</param>
 internal sealed record ChartLine(string Label, string CssClass, IReadOnlyList<double?> Values, bool Step = false);
 
@@ -22,7 +22,8 @@ internal sealed record ChartSpec(
     Func<double, string> YLabel,
     DateTimeOffset DomainStart,
     DateTimeOffset DomainEnd,
-    IReadOnlyList<ChartReference>? References = null);
+    IReadOnlyList<ChartReference>? References = null,
+    string NoData = "no data");
 
 /// <summary>
 /// A small inline SVG line chart with no script and no external reference: a heading, a legend,
@@ -54,7 +55,7 @@ internal static class SvgChart
         sb.Append(Inv, $"<rect class=\"frame\" x=\"{Left}\" y=\"{Top}\" width=\"{PlotWidth}\" height=\"{PlotHeight}\"/>");
         if (!any)
         {
-            sb.Append(Inv, $"<text class=\"nodata\" x=\"{Left + PlotWidth / 2}\" y=\"{Top + PlotHeight / 2 + 5}\" text-anchor=\"middle\">no data</text>");
+            sb.Append(Inv, $"<text class=\"nodata\" x=\"{Left + PlotWidth / 2}\" y=\"{Top + PlotHeight / 2 + 5}\" text-anchor=\"middle\">{Html.Encode(spec.NoData)}</text>");
             sb.Append("</svg>");
             return sb.ToString();
         }
@@ -88,7 +89,8 @@ internal static class SvgChart
             sb.Append(Inv, $"<line class=\"ref\" x1=\"{Left}\" x2=\"{Left + PlotWidth}\" y1=\"{y}\" y2=\"{y}\"/>");
             sb.Append(Inv, $"<text class=\"reflabel\" x=\"{Left + PlotWidth + 4}\" y=\"{Fmt(Y(r.Value, yMax) + 4)}\">{Html.Encode(r.Label)}</text>");
         }
-        foreach (var line in spec.Lines)
+        // Drawn in reverse: the first line listed (usage) ends on top of the request and limit.
+        foreach (var line in spec.Lines.Reverse())
         {
             var d = PathData(spec.Times, line, start, end, yMax);
             if (d.Length > 0)
@@ -219,14 +221,14 @@ internal static class SvgChart
         {
             sb.Append(Inv, $"<path class=\"{line.CssClass}\" d=\"M{Fmt(x)} {y - 4}h18\"/>");
             sb.Append(Inv, $"<text x=\"{Fmt(x + 23)}\" y=\"{y}\">{Html.Encode(line.Label)}</text>");
-            x += 23 + 6.5 * line.Label.Length + 18;
+            x += 23 + 7 * line.Label.Length + 18;
         }
         foreach (var r in spec.References ?? [])
         {
             sb.Append(Inv, $"<path class=\"ref\" d=\"M{Fmt(x)} {y - 4}h18\"/>");
             var label = r.Label + " reference";
             sb.Append(Inv, $"<text x=\"{Fmt(x + 23)}\" y=\"{y}\">{Html.Encode(label)}</text>");
-            x += 23 + 6.5 * label.Length + 18;
+            x += 23 + 7 * label.Length + 18;
         }
     }
 

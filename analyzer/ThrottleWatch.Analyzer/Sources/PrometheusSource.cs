@@ -43,7 +43,12 @@ public sealed class PrometheusSource : IMetricSource, IDisposable
         var match = MetricCatalog.ContainerUsageSeconds + selector.ToPromQl();
         var url = $"api/v1/label/namespace/values?match[]={Uri.EscapeDataString(match)}&start={Unix(rangeStart)}&end={Unix(rangeEnd)}";
         using var doc = await GetAsync(url, cancel).ConfigureAwait(false);
-        return doc.RootElement.GetProperty("data").EnumerateArray().Select(e => e.GetString() ?? "").Where(n => n.Length > 0).ToList();
+        var data = doc.RootElement.GetProperty("data");
+        if (data.ValueKind != JsonValueKind.Array)
+        {
+            throw new SourceUnavailableException($"{_http.BaseAddress} answered label values that are not a list");
+        }
+        return data.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).Where(n => n.Length > 0).ToList();
     }
 
     public async Task<IReadOnlyList<StepSeries>> QueryAsync(EvidenceQuery query, Selector selector, StepGrid grid, CancellationToken cancel)
@@ -51,7 +56,18 @@ public sealed class PrometheusSource : IMetricSource, IDisposable
         var promql = query.ToPromQl(selector, grid.Window);
         var url = $"api/v1/query_range?query={Uri.EscapeDataString(promql)}&start={Unix(grid.Start)}&end={Unix(grid.End)}&step={(long)grid.Step.TotalSeconds}";
         using var doc = await GetAsync(url, cancel).ConfigureAwait(false);
-        var data = doc.RootElement.GetProperty("data");
+        try
+        {
+            return ReadMatrix(doc.RootElement.GetProperty("data"), grid);
+        }
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            throw new SourceUnavailableException($"{_http.BaseAddress} answered a range query in an unexpected shape: {e.Message}", e);
+        }
+    }
+
+    private static List<StepSeries> ReadMatrix(JsonElement data, StepGrid grid)
+    {
         var result = new List<StepSeries>();
         long start = grid.Start.ToUnixTimeSeconds();
         long step = (long)grid.Step.TotalSeconds;
