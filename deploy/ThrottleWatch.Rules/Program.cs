@@ -1,1 +1,3 @@
-return 0;
+using ThrottleWatch.Rules;
+
+return RulesCli.Run(args, Console.Out, Console.Error);
