@@ -92,3 +92,50 @@ public sealed class SourceFaultTests : IDisposable
         Assert.Equal("team-a", tenant);
     }
 }
+
+/// <summary>The recording rules of deploy/prometheus are used when the server has them, and only then.</summary>
+public sealed class RecordingRuleTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Queries_use_the_recording_rules_when_the_server_has_them(bool hasRules)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        await using var app = builder.Build();
+        app.Run(async context =>
+        {
+            var path = context.Request.Path.Value!;
+            await context.Response.WriteAsync(path.EndsWith("/rules", StringComparison.Ordinal)
+                ? (hasRules
+                    ? "{\"status\":\"success\",\"data\":{\"groups\":[{\"name\":\"throttlewatch.rules\",\"rules\":[{\"type\":\"recording\",\"name\":\"container:throttlewatch_cpu_usage_cores:rate5m\"},{\"type\":\"recording\",\"name\":\"container:throttlewatch_throttled_seconds:rate5m\"}]}]}}"
+                    : "{\"status\":\"success\",\"data\":{\"groups\":[]}}")
+                : path.Contains("/label/", StringComparison.Ordinal)
+                    ? "{\"status\":\"success\",\"data\":[\"shop\"]}"
+                    : "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}");
+        });
+        await app.StartAsync();
+        using var source = new ThrottleWatch.Analyzer.Sources.PrometheusSource(new Uri(app.Urls.First()), null, [], TimeSpan.FromSeconds(10));
+        var end = new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);
+        var grid = ThrottleWatch.Analyzer.Sources.StepGrid.For(end.AddDays(-7), end);
+        Assert.Equal(TimeSpan.FromMinutes(5), grid.Window);
+        var builder2 = new ThrottleWatch.Analyzer.Evidence.EvidenceBuilder(source, new ThrottleWatch.Analyzer.Sources.Selector([]));
+        await builder2.BuildAsync(grid, end.AddDays(-7), end, default);
+
+        var usage = source.Sent.Where(q => q.StartsWith("avg by (namespace, workload_kind, workload, container)", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(usage);
+        if (hasRules)
+        {
+            Assert.Contains(usage, q => q.Contains("container:throttlewatch_cpu_usage_cores:rate5m{namespace=~\"shop\"}", StringComparison.Ordinal));
+            Assert.Contains(source.Sent, q => q.Contains("container:throttlewatch_throttled_seconds:rate5m", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.DoesNotContain(source.Sent, q => q.Contains("container:", StringComparison.Ordinal));
+        }
+        // Never one query for all raw samples: every query aggregates.
+        Assert.All(source.Sent, q => Assert.Matches("^(sum|avg|max|count) by \\(", q));
+    }
+}

@@ -15,12 +15,16 @@ public sealed class EvidenceBuilder(IMetricSource source, Selector selector, int
     private static readonly HashSet<string> ContainerOnlyLabels =
         new(["namespace", "pod", "container", "workload_kind", "workload", "pod_uid", "container_id", "qos_class"], StringComparer.Ordinal);
 
-    private static readonly EvidenceQuery Usage = new(MetricCatalog.ContainerUsageSeconds, RangeFunction.Rate, Aggregation.Avg, Key);
-    private static readonly EvidenceQuery Replicas = new(MetricCatalog.ContainerUsageSeconds, RangeFunction.Rate, Aggregation.Count, Key);
+    // Recording rules of deploy/prometheus that equal rate(…[5m]) per container: used when the server has them and the window is 5m.
+    private const string UsageRule = "container:throttlewatch_cpu_usage_cores:rate5m";
+    private const string ThrottledSecondsRule = "container:throttlewatch_throttled_seconds:rate5m";
+
+    private static readonly EvidenceQuery Usage = new(MetricCatalog.ContainerUsageSeconds, RangeFunction.Rate, Aggregation.Avg, Key) { Recorded5m = UsageRule };
+    private static readonly EvidenceQuery Replicas = new(MetricCatalog.ContainerUsageSeconds, RangeFunction.Rate, Aggregation.Count, Key) { Recorded5m = UsageRule };
     private static readonly EvidenceQuery ThrottledPeriods = new(MetricCatalog.ContainerThrottledPeriods, RangeFunction.Rate, Aggregation.Sum, Key);
     private static readonly EvidenceQuery Periods = new(MetricCatalog.ContainerPeriods, RangeFunction.Rate, Aggregation.Sum, Key);
-    private static readonly EvidenceQuery ThrottledSecondsAvg = new(MetricCatalog.ContainerThrottledSeconds, RangeFunction.Rate, Aggregation.Avg, Key);
-    private static readonly EvidenceQuery ThrottledSecondsSum = new(MetricCatalog.ContainerThrottledSeconds, RangeFunction.Rate, Aggregation.Sum, Key);
+    private static readonly EvidenceQuery ThrottledSecondsAvg = new(MetricCatalog.ContainerThrottledSeconds, RangeFunction.Rate, Aggregation.Avg, Key) { Recorded5m = ThrottledSecondsRule };
+    private static readonly EvidenceQuery ThrottledSecondsSum = new(MetricCatalog.ContainerThrottledSeconds, RangeFunction.Rate, Aggregation.Sum, Key) { Recorded5m = ThrottledSecondsRule };
     private static readonly EvidenceQuery UsagePeak = new(MetricCatalog.ContainerUsagePeak, RangeFunction.MaxOverTime, Aggregation.Max, Key);
     private static readonly EvidenceQuery RatioPeak = new(MetricCatalog.ContainerThrottledRatioPeak, RangeFunction.MaxOverTime, Aggregation.Max, Key);
     private static readonly EvidenceQuery Request = new(MetricCatalog.ContainerRequestCores, RangeFunction.MaxOverTime, Aggregation.Max, Key);

@@ -51,9 +51,51 @@ public sealed class PrometheusSource : IMetricSource, IDisposable
         return data.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).Where(n => n.Length > 0).ToList();
     }
 
+    /// <summary>Recording rules the server has (read once); empty where it has none or cannot say.</summary>
+    private HashSet<string>? _recordingRules;
+
+    /// <summary>PromQL sent so far (a test can see which used the recording rules).</summary>
+    public IReadOnlyList<string> Sent => _sent;
+    private readonly List<string> _sent = [];
+
+    private async Task<HashSet<string>> RecordingRulesAsync(CancellationToken cancel)
+    {
+        if (_recordingRules is not null)
+        {
+            return _recordingRules;
+        }
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = await GetAsync("api/v1/rules?type=record", cancel).ConfigureAwait(false);
+            foreach (var group in doc.RootElement.GetProperty("data").GetProperty("groups").EnumerateArray())
+            {
+                foreach (var rule in group.GetProperty("rules").EnumerateArray())
+                {
+                    if (rule.TryGetProperty("name", out var n) && n.GetString() is { } name)
+                    {
+                        names.Add(name);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is SourceUnavailableException or BadInputException or InvalidOperationException or KeyNotFoundException)
+        {
+            // Thanos, Mimir or an older server without the rules API: raw metrics only.
+        }
+        _recordingRules = names;
+        return names;
+    }
+
     public async Task<IReadOnlyList<StepSeries>> QueryAsync(EvidenceQuery query, Selector selector, StepGrid grid, CancellationToken cancel)
     {
-        var promql = query.ToPromQl(selector, grid.Window);
+        bool recorded = query.Recorded5m is { } rule && grid.Window == TimeSpan.FromMinutes(5)
+            && (await RecordingRulesAsync(cancel).ConfigureAwait(false)).Contains(rule);
+        var promql = recorded ? query.ToRecordedPromQl(selector) : query.ToPromQl(selector, grid.Window);
+        lock (_sent)
+        {
+            _sent.Add(promql);
+        }
         var url = $"api/v1/query_range?query={Uri.EscapeDataString(promql)}&start={Unix(grid.Start)}&end={Unix(grid.End)}&step={(long)grid.Step.TotalSeconds}";
         using var doc = await GetAsync(url, cancel).ConfigureAwait(false);
         try

@@ -28,6 +28,16 @@ public enum Aggregation
 /// </summary>
 public sealed record EvidenceQuery(string Metric, RangeFunction Function, Aggregation Aggregation, IReadOnlyList<string> By)
 {
+    /// <summary>
+    /// A recording rule (deploy/prometheus) whose series are exactly <c>FUNC(METRIC[5m])</c> per
+    /// container: with a 5-minute window, a server that has it answers from it instead of raw samples.
+    /// </summary>
+    public string? Recorded5m { get; init; }
+
+    /// <summary>The PromQL over the recording rule: <c>AGG by (BY) (RULE{matchers})</c>.</summary>
+    public string ToRecordedPromQl(Selector selector)
+        => $"{Aggregation.ToString().ToLowerInvariant()} by ({string.Join(", ", By)}) ({Recorded5m}{selector.ToPromQl()})";
+
     public string ToPromQl(Selector selector, TimeSpan window)
     {
         var sb = new StringBuilder();
