@@ -43,6 +43,8 @@ internal sealed class FakeKubeApi : IAsyncDisposable
     public int? FailWith { get; set; }
     /// <summary>Answer the next watch with a 410 ERROR event (expired resourceVersion).</summary>
     public bool ExpireNextWatch { get; set; }
+    /// <summary>How long every list waits before it answers (a slow server).</summary>
+    public TimeSpan ListDelay { get; set; }
     /// <summary>Lists answered with malformed JSON while set.</summary>
     public bool MalformedLists { get; set; }
     /// <summary>
@@ -219,6 +221,10 @@ internal sealed class FakeKubeApi : IAsyncDisposable
                 return;
             }
             Interlocked.Increment(ref ListCount);
+            if (ListDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(ListDelay, context.RequestAborted);
+            }
             if (MalformedLists)
             {
                 response.ContentType = "application/json";

@@ -164,6 +164,35 @@ public sealed class KubernetesMetadataTests : IAsyncLifetime
         Assert.Contains(s, x => x["namespace"] == "data");
     }
 
+    [Fact]
+    public async Task A_slow_or_garbled_server_delays_names_but_never_export()
+    {
+        foreach (var p in BuildPods())
+        {
+            _api.Upsert(p.Pod);
+        }
+        _api.MalformedLists = true;
+        await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
+            "--node-name", Node, "--interval", "200ms");
+        // Garbled lists: exported without names, not ready, the metadata metric says why.
+        var s = await agent.ScrapeUntilAsync(x => x.Any(y => y.Name == MetricCatalog.ContainerUsageSeconds));
+        Assert.All(s.Where(y => y.Name == MetricCatalog.ContainerUsageSeconds), y => Assert.Equal("", y["namespace"]));
+        Assert.Contains(s, y => y.Name == MetricCatalog.AgentKubernetesUp && y.Value == 0);
+
+        // Then a slow but sound server: names arrive once it answers; scrapes never waited for it.
+        _api.ListDelay = TimeSpan.FromSeconds(2);
+        _api.MalformedLists = false;
+        var started = DateTime.UtcNow;
+        while (DateTime.UtcNow - started < TimeSpan.FromSeconds(1))
+        {
+            var quick = System.Diagnostics.Stopwatch.StartNew();
+            await agent.ScrapeAsync();
+            Assert.True(quick.Elapsed < TimeSpan.FromSeconds(1), "a scrape waited on the API");
+        }
+        await agent.ScrapeUntilAsync(x => x.Any(y => y.Name == MetricCatalog.ContainerUsageSeconds && y["namespace"] == "shop"), TimeSpan.FromSeconds(30));
+        await agent.WaitReadyAsync();
+    }
+
     private static async Task WaitFor(Func<bool> condition, string what)
     {
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
