@@ -9,33 +9,46 @@ namespace ThrottleWatch.Agent.Cgroups;
 public sealed class HandleBudget
 {
     private int _kept;
+    private readonly Lock _gate = new();
 
     public HandleBudget(int capacity) => Capacity = Math.Max(0, capacity);
 
-    /// <summary>
-    /// The default: the soft open-file limit less a reserve for sockets, logs and the runtime's own
-    /// descriptors (a tenth, at least 256).
-    /// </summary>
-    public static HandleBudget FromProcessLimit()
+    private static readonly Lazy<HandleBudget> Shared = new(() =>
     {
         ulong limit = Native.OpenFileLimit() ?? 1024;
         long capped = (long)Math.Min(limit, int.MaxValue);
         long reserve = Math.Max(256, capped / 10);
         return new HandleBudget((int)Math.Max(0, capped - reserve));
-    }
+    });
+
+    /// <summary>
+    /// The process's budget: the soft open-file limit less a reserve for sockets, logs and the
+    /// runtime's own descriptors (a tenth, at least 256). One per process, because the limit is:
+    /// every sampler in the process draws from it.
+    /// </summary>
+    public static HandleBudget FromProcessLimit() => Shared.Value;
 
     public int Capacity { get; }
     public int Kept => _kept;
 
     public bool TryTake()
     {
-        if (_kept >= Capacity)
+        lock (_gate)
         {
-            return false;
+            if (_kept >= Capacity)
+            {
+                return false;
+            }
+            _kept++;
+            return true;
         }
-        _kept++;
-        return true;
     }
 
-    public void Return() => _kept--;
+    public void Return()
+    {
+        lock (_gate)
+        {
+            _kept--;
+        }
+    }
 }
