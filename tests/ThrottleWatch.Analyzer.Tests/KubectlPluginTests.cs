@@ -11,7 +11,7 @@ public sealed class KubectlPluginTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
-    public void Kubectl_throttle_recommend_runs_the_analyzer()
+    public async Task Kubectl_throttle_recommend_runs_the_analyzer()
     {
         // What scripts/install-analyzer.sh does: a kubectl-throttle link to the analyzer's executable.
         var analyzer = Path.Combine(AppContext.BaseDirectory, "throttlewatch-analyzer");
@@ -31,8 +31,8 @@ public sealed class KubectlPluginTests : IDisposable
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         Assert.True(p.WaitForExit(60_000));
-        Assert.True(p.ExitCode == 0, stderr.Result);
-        using var doc = JsonDocument.Parse(stdout.Result);
+        Assert.True(p.ExitCode == 0, await stderr);
+        using var doc = JsonDocument.Parse(await stdout);
         Assert.Contains(doc.RootElement.GetProperty("recommendations").EnumerateArray(), r => r.GetProperty("action").GetString() == "remove-limit");
     }
 }

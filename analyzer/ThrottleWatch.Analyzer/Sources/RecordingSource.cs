@@ -89,9 +89,9 @@ public sealed class RecordingSource : IMetricSource
             {
                 double t = grid.At(i).ToUnixTimeMilliseconds() / 1000.0;
                 double? v = query.Function == RangeFunction.Rate ? Rate(s, t - window, t, window) : MaxOverTime(s, t - window, t);
-                if (v is not { } x)
+                if (v is not { } x || !double.IsFinite(x))
                 {
-                    continue;
+                    continue; // NaN and ±Inf samples are no evidence (and cannot go into the JSON)
                 }
                 g.Acc[i] = g.Count[i] == 0 ? x : query.Aggregation switch
                 {
