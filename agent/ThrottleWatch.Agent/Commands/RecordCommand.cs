@@ -49,6 +49,21 @@ internal static class RecordCommand
             DefaultValueFactory = _ => CommonOptions.Env("STEP") ?? "15s",
         };
         step.Validators.Add(r => PositiveDuration(r, "--step", "5s, 15s, 1m"));
+        // Each value's own line: the comparisons are made only when both values are themselves valid.
+        step.Validators.Add(r =>
+        {
+            if (TryDuration(r, step, out var s) && TryDuration(r, common.Interval, out var i) && s < i)
+            {
+                r.AddError($"--step: '{Value(r, step)}' is shorter than --interval {Value(r, common.Interval)}");
+            }
+        });
+        duration.Validators.Add(r =>
+        {
+            if (TryDuration(r, duration, out var d) && TryDuration(r, step, out var s) && d < s)
+            {
+                r.AddError($"--duration: '{Value(r, duration)}' is shorter than --step {Value(r, step)}");
+            }
+        });
         var output = new Option<string?>("--out")
         {
             Description = "The recording: an OpenMetrics text file (replaced if it exists), or - for stdout",
@@ -100,24 +115,6 @@ internal static class RecordCommand
         {
             command.Options.Add(o);
         }
-        command.Validators.Add(r =>
-        {
-            // Checked only when each value is itself valid: one line per bad value.
-            Console.Error.WriteLine($"DBG {r.GetValue(common.Interval)} {r.GetValue(step)} {r.GetValue(duration)}");
-            if (!TryDuration(r, common.Interval, out var i) || !TryDuration(r, step, out var s) || !TryDuration(r, duration, out var d))
-            {
-                return;
-            }
-            if (s < i)
-            {
-                r.AddError($"--step: '{r.GetValue(step)}' is shorter than --interval {r.GetValue(common.Interval)}");
-            }
-            else if (d < s)
-            {
-                r.AddError($"--duration: '{r.GetValue(duration)}' is shorter than --step {r.GetValue(step)}");
-            }
-        });
-
         command.SetAction((parse, cancel) => RunAsync(context, new Settings
         {
             CgroupRoot = parse.GetValue(common.CgroupRoot)!,
@@ -182,7 +179,7 @@ internal static class RecordCommand
         {
             if (temp is not null)
             {
-                file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+                file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0); // the recorder buffers
             }
             recorder = new OpenMetricsRecorder(state, index, kube, o.Exclude, AgentHost.Version, spoolDir);
         }
@@ -190,7 +187,7 @@ internal static class RecordCommand
         {
             file?.Dispose();
             Delete(temp);
-            context.Error.WriteLine($"error: --out: cannot write '{o.Out}': {OneLine(e.Message)}");
+            context.Error.WriteLine($"error: --out: cannot create a file in '{Folder(final ?? spoolDir)}': {OneLine(e.Message)}");
             return ExitCodes.BadInput;
         }
 
@@ -244,7 +241,7 @@ internal static class RecordCommand
                 }
                 long bytes = await FinishAsync(context, recorder, file, temp, final).ConfigureAwait(false);
                 file = null;
-                string where = final is null ? "to stdout" : $"{Size(bytes)}, to {final}";
+                string where = $"{Size(bytes)}, to {final ?? "stdout"}";
                 context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"recorded {Show(elapsed)}: {recorder.Samples:N0} samples of {recorder.Series:N0} series in {recorder.FamiliesWithSamples} families, {recorder.Captures} steps, {where}"));
                 code = ExitCodes.Ok;
@@ -353,8 +350,9 @@ internal static class RecordCommand
 
     /// <summary>
     /// Writes the recording into the temporary file and renames it over <paramref name="final"/> (or
-    /// writes it to stdout). It runs on a foreground thread: should Ctrl+C's grace period run out
-    /// while it writes, the process still finishes the file before it exits.
+    /// writes it to stdout), then deletes the spool. It runs on a foreground thread: should Ctrl+C's
+    /// grace period (System.CommandLine's ProcessTerminationTimeout, 2 s) run out while it writes, the
+    /// process still finishes the file before it exits (with code 130 then).
     /// </summary>
     private static Task<long> FinishAsync(CliContext context, OpenMetricsRecorder recorder, FileStream? file, string? temp, string? final)
     {
@@ -365,22 +363,21 @@ internal static class RecordCommand
             {
                 if (file is null)
                 {
-                    recorder.WriteTo(context.Output);
-                    context.Output.Flush();
-                    done.SetResult(0);
+                    using var stdout = ReferenceEquals(context.Output, Console.Out) ? Console.OpenStandardOutput() : new OpenMetricsTextWriterStream(context.Output);
+                    long written = recorder.WriteTo(stdout);
+                    stdout.Flush();
+                    recorder.Dispose();
+                    done.SetResult(written);
                     return;
                 }
                 long bytes;
                 using (file)
                 {
-                    using (var writer = new StreamWriter(file, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16, leaveOpen: true))
-                    {
-                        recorder.WriteTo(writer);
-                    }
+                    bytes = recorder.WriteTo(file);
                     file.Flush(flushToDisk: true);
-                    bytes = file.Length;
                 }
                 File.Move(temp!, final!, overwrite: true);
+                recorder.Dispose(); // the spool goes now: the caller may be gone (see above)
                 done.SetResult(bytes);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -406,11 +403,16 @@ internal static class RecordCommand
         }
     }
 
-    private static bool TryDuration(CommandResult r, Option<string> option, out TimeSpan value)
-    {
-        value = default;
-        return PromDuration.TryParse(r.GetValue(option), out value) && value > TimeSpan.Zero;
-    }
+    private static bool TryDuration(SymbolResult r, Option<string> option, out TimeSpan value)
+        => PromDuration.TryParse(Value(r, option), out value) && value > TimeSpan.Zero;
+
+    /// <summary>
+    /// Another option's value, in a validator. An option not given on the command line may have no
+    /// result yet when validators run, so its default (the flag's environment variable, else the
+    /// built-in default) comes from the option's own factory, which reads nothing of its argument.
+    /// </summary>
+    private static string? Value(SymbolResult r, Option<string> option)
+        => r.GetResult(option) is not null ? r.GetValue(option) : option.DefaultValueFactory?.Invoke(null!);
 
     private static TimeSpan Parse(string text) => PromDuration.TryParse(text, out var d) ? d : TimeSpan.Zero;
 

@@ -258,12 +258,13 @@ public sealed class OpenMetricsRecorder : IDisposable
     }
 
     /// <summary>
-    /// Writes the recording: per family (catalog order) <c># TYPE</c> and <c># HELP</c>, then each
-    /// series' samples in time order, then <c># EOF</c>. Families without samples are left out.
+    /// Writes the recording as UTF-8: per family (catalog order) <c># TYPE</c> and <c># HELP</c>, then
+    /// each series' samples in time order, then <c># EOF</c>. Families without samples are left out.
+    /// Returns the bytes written.
     /// </summary>
-    public void WriteTo(TextWriter output)
+    public long WriteTo(Stream output)
     {
-        var buffer = new char[64];
+        using var w = new Utf8Output(output);
         for (int f = 0; f < Families.Length; f++)
         {
             var table = _series[f];
@@ -274,29 +275,24 @@ public sealed class OpenMetricsRecorder : IDisposable
             var m = Families[f];
             bool counter = m.Type == MetricType.Counter;
             string family = counter && m.Name.EndsWith("_total", StringComparison.Ordinal) ? m.Name[..^"_total".Length] : m.Name;
-            output.Write("# TYPE ");
-            output.Write(family);
-            output.Write(counter ? " counter\n" : " gauge\n");
-            output.Write("# HELP ");
-            output.Write(family);
-            output.Write(' ');
-            output.Write(Escape(m.Help));
-            output.Write('\n');
+            w.Append($"# TYPE {family} {(counter ? "counter" : "gauge")}\n# HELP {family} {Escape(m.Help)}\n");
             var counts = table.Series.Select(s => s.Count).ToList();
             _spool.Regroup(f, counts, _regroupPoints, (id, times, values) =>
             {
-                string prefix = m.Name + table.Series[id].Labels + " ";
+                byte[] prefix = Encoding.UTF8.GetBytes(m.Name + table.Series[id].Labels + " ");
                 for (int i = 0; i < times.Length; i++)
                 {
-                    output.Write(prefix);
-                    output.Write(buffer, 0, FormatValue(values[i], buffer));
-                    output.Write(' ');
-                    output.Write(buffer, 0, FormatTimestamp(times[i], buffer));
-                    output.Write('\n');
+                    w.Append(prefix);
+                    w.AppendValue(values[i]);
+                    w.Append((byte)' ');
+                    w.AppendTimestamp(times[i]);
+                    w.Append((byte)'\n');
                 }
             });
         }
-        output.Write("# EOF\n");
+        w.Append("# EOF\n");
+        w.Flush();
+        return w.Written;
     }
 
     public void Dispose() => _spool.Dispose();
@@ -329,21 +325,21 @@ public sealed class OpenMetricsRecorder : IDisposable
     }
 
     /// <summary>The shortest text that reads back as <paramref name="value"/> (<c>1e-07</c>, <c>0.5</c>, <c>42</c>; <c>NaN</c>, <c>+Inf</c>).</summary>
-    internal static int FormatValue(double value, Span<char> destination)
+    internal static int FormatValue(double value, Span<byte> destination)
     {
-        string? special = double.IsNaN(value) ? "NaN" : double.IsPositiveInfinity(value) ? "+Inf" : double.IsNegativeInfinity(value) ? "-Inf" : null;
-        if (special is not null)
+        ReadOnlySpan<byte> special = double.IsNaN(value) ? "NaN"u8 : double.IsPositiveInfinity(value) ? "+Inf"u8 : double.IsNegativeInfinity(value) ? "-Inf"u8 : default;
+        if (!special.IsEmpty)
         {
             special.CopyTo(destination);
             return special.Length;
         }
         value.TryFormat(destination, out int n, "R", CultureInfo.InvariantCulture);
-        destination[..n].Replace('E', 'e');
+        destination[..n].Replace((byte)'E', (byte)'e');
         return n;
     }
 
     /// <summary>Milliseconds since the epoch as seconds with three decimals: <c>1764230400.123</c>.</summary>
-    internal static int FormatTimestamp(long unixMillis, Span<char> destination)
+    internal static int FormatTimestamp(long unixMillis, Span<byte> destination)
     {
         long seconds = Math.DivRem(unixMillis, 1000, out long millis);
         if (millis < 0)
@@ -352,9 +348,69 @@ public sealed class OpenMetricsRecorder : IDisposable
             millis += 1000;
         }
         seconds.TryFormat(destination, out int n, default, CultureInfo.InvariantCulture);
-        destination[n++] = '.';
+        destination[n++] = (byte)'.';
         millis.TryFormat(destination[n..], out int m, "D3", CultureInfo.InvariantCulture);
         return n + m;
+    }
+
+    /// <summary>A large byte buffer in front of the output: the recording can be hundreds of MB, written line by line.</summary>
+    private sealed class Utf8Output(Stream output) : IDisposable
+    {
+        private readonly byte[] _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        private int _used;
+
+        public long Written { get; private set; }
+
+        public void Append(string text) => Append(Encoding.UTF8.GetBytes(text));
+
+        public void Append(byte b)
+        {
+            Reserve(1);
+            _buffer[_used++] = b;
+        }
+
+        public void Append(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.Length > _buffer.Length)
+            {
+                Flush();
+                output.Write(bytes);
+                Written += bytes.Length;
+                return;
+            }
+            Reserve(bytes.Length);
+            bytes.CopyTo(_buffer.AsSpan(_used));
+            _used += bytes.Length;
+        }
+
+        public void AppendValue(double value)
+        {
+            Reserve(32);
+            _used += FormatValue(value, _buffer.AsSpan(_used));
+        }
+
+        public void AppendTimestamp(long unixMillis)
+        {
+            Reserve(32);
+            _used += FormatTimestamp(unixMillis, _buffer.AsSpan(_used));
+        }
+
+        public void Flush()
+        {
+            output.Write(_buffer, 0, _used);
+            Written += _used;
+            _used = 0;
+        }
+
+        public void Dispose() => System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+
+        private void Reserve(int bytes)
+        {
+            if (_used + bytes > _buffer.Length)
+            {
+                Flush();
+            }
+        }
     }
 
     private sealed class FamilySeries
