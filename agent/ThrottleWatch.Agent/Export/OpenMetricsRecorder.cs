@@ -143,58 +143,30 @@ public sealed class OpenMetricsRecorder : IDisposable
 
     private void CaptureContainer(SeriesState s, SeriesLabels l, string labels, long ts, long now)
     {
-        // The same series, the same values as PrometheusExporter.ExportContainer.
-        Put(MetricCatalog.ContainerUsageSeconds, labels, s.UsageSeconds, ts);
-        Put(MetricCatalog.ContainerRequestCores, labels, l.RequestCores, ts);
-        Put(MetricCatalog.ContainerUsagePeak, labels, s.UsagePeak.Peak(now) ?? s.UsageCoresNow ?? (s.UsageSeconds is null ? null : 0), ts);
-        if (s.HasQuota)
+        foreach (var metric in ExportValues.ContainerMetrics)
         {
-            Put(MetricCatalog.ContainerLimitCores, labels, s.LimitCores, ts);
-            Put(MetricCatalog.ContainerPeriods, labels, s.Periods, ts);
-            Put(MetricCatalog.ContainerThrottledPeriods, labels, s.ThrottledPeriods, ts);
-            Put(MetricCatalog.ContainerThrottledSeconds, labels, s.ThrottledSeconds, ts);
-            Put(MetricCatalog.ContainerThrottledRatioPeak, labels, s.RatioPeak.Peak(now) ?? 0, ts);
-            Put(MetricCatalog.ContainerThrottledLocalSeconds, labels, s.ThrottledLocalSeconds, ts);
-            Put(MetricCatalog.ContainerBurstPeriods, labels, s.BurstPeriods, ts);
-            Put(MetricCatalog.ContainerBurstSeconds, labels, s.BurstTimeSeconds, ts);
+            Put(metric, labels, ExportValues.Container(metric, s, l, now), ts);
         }
-        Put(MetricCatalog.ContainerPressureWaiting, labels, s.PressureWaitingSeconds, ts);
-        Put(MetricCatalog.ContainerPressureStalled, labels, s.PressureStalledSeconds, ts);
     }
 
     private void CapturePod(SeriesState s, string labels, long ts)
     {
-        // As PrometheusExporter.ExportPod.
-        Put(MetricCatalog.PodUsageSeconds, labels, s.UsageSeconds, ts);
-        if (s.LimitCores is { } limit)
+        foreach (var metric in ExportValues.PodMetrics)
         {
-            Put(MetricCatalog.PodLimitCores, labels, limit, ts);
-            Put(MetricCatalog.PodPeriods, labels, s.Periods, ts);
-            Put(MetricCatalog.PodThrottledPeriods, labels, s.ThrottledPeriods, ts);
-            Put(MetricCatalog.PodThrottledSeconds, labels, s.ThrottledSeconds, ts);
+            Put(metric, labels, ExportValues.Pod(metric, s), ts);
         }
     }
 
     private void CaptureNode(long ts)
     {
-        // As PrometheusExporter.ExportNode.
         string node = LabelText(MetricCatalog.NodeLabels, _state.NodeName);
         Put(MetricCatalog.NodeUsageSeconds, node, _state.NodeUsageSeconds, ts);
         Put(MetricCatalog.NodeCapacity, node, _kube.NodeCapacityCores, ts);
         Put(MetricCatalog.NodeAllocatable, node, _kube.NodeAllocatableCores, ts);
-        if (_index is not null && _kube.Listed)
+        if (ExportValues.NodeCommitments(_index, _kube) is { } sums)
         {
-            double requests = 0, limits = 0;
-            foreach (var p in _index.Pods())
-            {
-                if (p.IsActive)
-                {
-                    requests += p.RequestCores;
-                    limits += p.LimitCores ?? 0;
-                }
-            }
-            Put(MetricCatalog.NodeRequests, node, requests, ts);
-            Put(MetricCatalog.NodeLimits, node, limits, ts);
+            Put(MetricCatalog.NodeRequests, node, sums.Requests, ts);
+            Put(MetricCatalog.NodeLimits, node, sums.Limits, ts);
         }
         var info = LabelText(MetricCatalog.LabelsOf(MetricCatalog.Get(MetricCatalog.NodeInfo)), _state.NodeName, _state.KernelVersion,
             _state.Hierarchy.Version.ToString(CultureInfo.InvariantCulture), _state.CgroupDriver);
@@ -203,7 +175,6 @@ public sealed class OpenMetricsRecorder : IDisposable
 
     private void CaptureAgent(long ts)
     {
-        // As PrometheusExporter.ExportAgent.
         string node = LabelText(MetricCatalog.NodeLabels, _state.NodeName);
         Put(MetricCatalog.AgentContainers, node, _state.Containers, ts);
         Put(MetricCatalog.AgentKubernetesUp, node, _kube.Up ? 1 : 0, ts);

@@ -32,27 +32,20 @@ public sealed class OtlpExporter : ISweepObserver, IDisposable
         _excluded = new HashSet<string>(excludeNamespaces, StringComparer.Ordinal);
         _meter = new Meter(MeterName, version);
 
-        Container(MetricCatalog.ContainerUsageSeconds, counter: true, (s, _) => s.UsageSeconds);
-        Container(MetricCatalog.ContainerRequestCores, counter: false, (_, l) => l.RequestCores);
-        Container(MetricCatalog.ContainerUsagePeak, counter: false, (s, _) => s.UsagePeak.Peak(System.Diagnostics.Stopwatch.GetTimestamp()) ?? s.UsageCoresNow);
-        Container(MetricCatalog.ContainerLimitCores, counter: false, (s, _) => s.HasQuota ? s.LimitCores : null);
-        Container(MetricCatalog.ContainerPeriods, counter: true, (s, _) => s.HasQuota ? s.Periods : null);
-        Container(MetricCatalog.ContainerThrottledPeriods, counter: true, (s, _) => s.HasQuota ? s.ThrottledPeriods : null);
-        Container(MetricCatalog.ContainerThrottledSeconds, counter: true, (s, _) => s.HasQuota ? s.ThrottledSeconds : null);
-        Container(MetricCatalog.ContainerThrottledRatioPeak, counter: false, (s, _) => s.HasQuota ? s.RatioPeak.Peak(System.Diagnostics.Stopwatch.GetTimestamp()) ?? 0 : null);
-        Container(MetricCatalog.ContainerThrottledLocalSeconds, counter: true, (s, _) => s.HasQuota ? s.ThrottledLocalSeconds : null);
-        Container(MetricCatalog.ContainerBurstPeriods, counter: true, (s, _) => s.HasQuota ? s.BurstPeriods : null);
-        Container(MetricCatalog.ContainerBurstSeconds, counter: true, (s, _) => s.HasQuota ? s.BurstTimeSeconds : null);
-        Container(MetricCatalog.ContainerPressureWaiting, counter: true, (s, _) => s.PressureWaitingSeconds);
-        Container(MetricCatalog.ContainerPressureStalled, counter: true, (s, _) => s.PressureStalledSeconds);
-        Pod(MetricCatalog.PodUsageSeconds, counter: true, s => s.UsageSeconds);
-        Pod(MetricCatalog.PodLimitCores, counter: false, s => s.LimitCores);
-        Pod(MetricCatalog.PodPeriods, counter: true, s => s.LimitCores is null ? null : s.Periods);
-        Pod(MetricCatalog.PodThrottledPeriods, counter: true, s => s.LimitCores is null ? null : s.ThrottledPeriods);
-        Pod(MetricCatalog.PodThrottledSeconds, counter: true, s => s.LimitCores is null ? null : s.ThrottledSeconds);
+        long Now() => System.Diagnostics.Stopwatch.GetTimestamp();
+        foreach (var metric in ExportValues.ContainerMetrics)
+        {
+            Container(metric, ExportValues.IsCounter(metric), (s, l) => ExportValues.Container(metric, s, l, Now()));
+        }
+        foreach (var metric in ExportValues.PodMetrics)
+        {
+            Pod(metric, ExportValues.IsCounter(metric), s => ExportValues.Pod(metric, s));
+        }
         Node(MetricCatalog.NodeUsageSeconds, counter: true, () => _state.NodeUsageSeconds);
         Node(MetricCatalog.NodeCapacity, counter: false, () => _kube.NodeCapacityCores);
         Node(MetricCatalog.NodeAllocatable, counter: false, () => _kube.NodeAllocatableCores);
+        Node(MetricCatalog.NodeRequests, counter: false, () => ExportValues.NodeCommitments(_index, _kube)?.Requests);
+        Node(MetricCatalog.NodeLimits, counter: false, () => ExportValues.NodeCommitments(_index, _kube)?.Limits);
         Node(MetricCatalog.AgentContainers, counter: false, () => _state.Containers);
         Node(MetricCatalog.AgentKubernetesUp, counter: false, () => _kube.Up ? 1 : 0);
         Node(MetricCatalog.AgentHandlesDegraded, counter: false, () => _state.HandlesDegraded);

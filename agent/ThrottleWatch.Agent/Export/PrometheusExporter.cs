@@ -58,21 +58,10 @@ public sealed class PrometheusExporter : ISweepObserver
     private Gauge Gauge(string name) => (Gauge)_metrics[name];
     private Counter Counter(string name) => (Counter)_metrics[name];
 
-    /// <summary>Which container metrics a series has, as bits of <see cref="ContainerMetricOrder"/>.</summary>
-    private static readonly string[] ContainerMetricOrder =
-    [
-        MetricCatalog.ContainerUsageSeconds, MetricCatalog.ContainerRequestCores, MetricCatalog.ContainerUsagePeak,
-        MetricCatalog.ContainerLimitCores, MetricCatalog.ContainerPeriods, MetricCatalog.ContainerThrottledPeriods,
-        MetricCatalog.ContainerThrottledSeconds, MetricCatalog.ContainerThrottledRatioPeak, MetricCatalog.ContainerThrottledLocalSeconds,
-        MetricCatalog.ContainerBurstPeriods, MetricCatalog.ContainerBurstSeconds, MetricCatalog.ContainerPressureWaiting,
-        MetricCatalog.ContainerPressureStalled,
-    ];
-
-    private static readonly string[] PodMetricOrder =
-    [
-        MetricCatalog.PodUsageSeconds, MetricCatalog.PodLimitCores, MetricCatalog.PodPeriods,
-        MetricCatalog.PodThrottledPeriods, MetricCatalog.PodThrottledSeconds,
-    ];
+    private static readonly string[] ContainerMetricOrder = ExportValues.ContainerMetrics;
+    private static readonly string[] PodMetricOrder = ExportValues.PodMetrics;
+    private static readonly bool[] ContainerIsCounter = [.. ContainerMetricOrder.Select(ExportValues.IsCounter)];
+    private static readonly bool[] PodIsCounter = [.. PodMetricOrder.Select(ExportValues.IsCounter)];
 
     private sealed class Exported
     {
@@ -125,39 +114,14 @@ public sealed class PrometheusExporter : ISweepObserver
     {
         string[] labels = [_state.NodeName, l.Namespace, l.Pod, l.Container, l.QosClass, l.WorkloadKind, l.Workload, l.PodUid, l.ContainerId];
         int mask = 0;
-        void Set(int bit, double? value, bool counter)
+        for (int bit = 0; bit < ContainerMetricOrder.Length; bit++)
         {
-            if (value is not { } v)
+            if (ExportValues.Container(ContainerMetricOrder[bit], s, l, now) is { } v)
             {
-                return;
-            }
-            mask |= 1 << bit;
-            if (counter)
-            {
-                Counter(ContainerMetricOrder[bit]).WithLabels(labels).IncTo(v);
-            }
-            else
-            {
-                Gauge(ContainerMetricOrder[bit]).WithLabels(labels).Set(v);
+                Set(ContainerMetricOrder[bit], ContainerIsCounter[bit], labels, v);
+                mask |= 1 << bit;
             }
         }
-
-        Set(0, s.UsageSeconds, counter: true);
-        Set(1, l.RequestCores, counter: false);
-        Set(2, s.UsagePeak.Peak(now) ?? s.UsageCoresNow ?? (s.UsageSeconds is null ? null : 0), counter: false);
-        if (s.HasQuota)
-        {
-            Set(3, s.LimitCores, counter: false);
-            Set(4, s.Periods, counter: true);
-            Set(5, s.ThrottledPeriods, counter: true);
-            Set(6, s.ThrottledSeconds, counter: true);
-            Set(7, s.RatioPeak.Peak(now) ?? 0, counter: false);
-            Set(8, s.ThrottledLocalSeconds, counter: true);
-            Set(9, s.BurstPeriods, counter: true);
-            Set(10, s.BurstTimeSeconds, counter: true);
-        }
-        Set(11, s.PressureWaitingSeconds, counter: true);
-        Set(12, s.PressureStalledSeconds, counter: true);
         Track(s, labels, mask);
     }
 
@@ -165,20 +129,27 @@ public sealed class PrometheusExporter : ISweepObserver
     {
         string[] labels = [_state.NodeName, l.Namespace, l.Pod, l.QosClass, l.WorkloadKind, l.Workload, l.PodUid];
         int mask = 0;
-        if (s.UsageSeconds is { } u)
+        for (int bit = 0; bit < PodMetricOrder.Length; bit++)
         {
-            Counter(PodMetricOrder[0]).WithLabels(labels).IncTo(u);
-            mask |= 1;
-        }
-        if (s.LimitCores is { } limit)
-        {
-            Gauge(PodMetricOrder[1]).WithLabels(labels).Set(limit);
-            Counter(PodMetricOrder[2]).WithLabels(labels).IncTo(s.Periods);
-            Counter(PodMetricOrder[3]).WithLabels(labels).IncTo(s.ThrottledPeriods);
-            Counter(PodMetricOrder[4]).WithLabels(labels).IncTo(s.ThrottledSeconds);
-            mask |= 0b11110;
+            if (ExportValues.Pod(PodMetricOrder[bit], s) is { } v)
+            {
+                Set(PodMetricOrder[bit], PodIsCounter[bit], labels, v);
+                mask |= 1 << bit;
+            }
         }
         Track(s, labels, mask);
+    }
+
+    private void Set(string metric, bool counter, string[] labels, double value)
+    {
+        if (counter)
+        {
+            Counter(metric).WithLabels(labels).IncTo(value);
+        }
+        else
+        {
+            Gauge(metric).WithLabels(labels).Set(value);
+        }
     }
 
     /// <summary>Remembers what a series exports; drops what it no longer does (a label change drops everything old).</summary>
@@ -244,19 +215,10 @@ public sealed class PrometheusExporter : ISweepObserver
         {
             Gauge(MetricCatalog.NodeAllocatable).WithLabels(node).Set(alloc);
         }
-        if (_index is not null && _kube.Listed)
+        if (ExportValues.NodeCommitments(_index, _kube) is { } sums)
         {
-            double requests = 0, limits = 0;
-            foreach (var p in _index.Pods())
-            {
-                if (p.IsActive)
-                {
-                    requests += p.RequestCores;
-                    limits += p.LimitCores ?? 0;
-                }
-            }
-            Gauge(MetricCatalog.NodeRequests).WithLabels(node).Set(requests);
-            Gauge(MetricCatalog.NodeLimits).WithLabels(node).Set(limits);
+            Gauge(MetricCatalog.NodeRequests).WithLabels(node).Set(sums.Requests);
+            Gauge(MetricCatalog.NodeLimits).WithLabels(node).Set(sums.Limits);
         }
         string[] info = [node, _state.KernelVersion, _state.Hierarchy.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), _state.CgroupDriver];
         if (_nodeInfoLabels is not null && !_nodeInfoLabels.AsSpan().SequenceEqual(info))
