@@ -85,33 +85,12 @@ internal static class RecordCommand
                 r.AddError($"--out: folder '{Folder(path)}' does not exist");
             }
         });
-        var kubeconfig = new Option<string?>("--kubeconfig")
-        {
-            Description = "Kubeconfig for names (namespace/pod/container/workload); default: in-cluster config when in a pod; without either, pod UIDs and container ids",
-            DefaultValueFactory = _ => CommonOptions.Env("KUBECONFIG"),
-        };
-        kubeconfig.Validators.Add(r =>
-        {
-            var path = r.GetValueOrDefault<string?>();
-            if (path is not null && !File.Exists(path))
-            {
-                r.AddError($"--kubeconfig: '{path}' does not exist");
-            }
-        });
-        var nodeName = new Option<string>("--node-name")
-        {
-            Description = "This node's name in the API and in the node label (default: NODE_NAME, else the host name)",
-            DefaultValueFactory = _ => CommonOptions.Env("NODE_NAME") ?? NonEmpty(Environment.GetEnvironmentVariable("NODE_NAME")) ?? Environment.MachineName,
-        };
-        var exclude = new Option<string>("--exclude-namespaces")
-        {
-            Description = "Comma-separated namespaces whose series are left out once named",
-            DefaultValueFactory = _ => CommonOptions.Env("EXCLUDE_NAMESPACES") ?? "",
-        };
+        var kube = new KubernetesOptions();
 
         var command = new Command("record", "Sample this node for --duration and write what Prometheus would have scraped, as an OpenMetrics file (promtool tsdb create-blocks-from openmetrics reads it)");
         common.AddTo(command);
-        foreach (var o in new Option[] { duration, step, output, kubeconfig, nodeName, exclude })
+        kube.AddTo(command);
+        foreach (var o in new Option[] { duration, step, output })
         {
             command.Options.Add(o);
         }
@@ -124,9 +103,9 @@ internal static class RecordCommand
             Step = Parse(parse.GetValue(step)!),
             Duration = Parse(parse.GetValue(duration)!),
             Out = parse.GetValue(output)!,
-            Kubeconfig = parse.GetValue(kubeconfig),
-            NodeName = parse.GetValue(nodeName)!,
-            Exclude = parse.GetValue(exclude)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Kubeconfig = parse.GetValue(kube.Kubeconfig),
+            NodeName = parse.GetValue(kube.NodeName)!,
+            Exclude = kube.Excluded(parse),
         }, cancel));
         return command;
     }

@@ -31,29 +31,7 @@ internal static class RunCommand
                 r.AddError($"--listen: '{text}' is not an address:port such as 127.0.0.1:9808 or 0.0.0.0:9808");
             }
         });
-        var kubeconfig = new Option<string?>("--kubeconfig")
-        {
-            Description = "Kubeconfig file for the API (default: in-cluster config when in a pod; without either, no names)",
-            DefaultValueFactory = _ => CommonOptions.Env("KUBECONFIG"),
-        };
-        kubeconfig.Validators.Add(r =>
-        {
-            var path = r.GetValueOrDefault<string?>();
-            if (path is not null && !File.Exists(path))
-            {
-                r.AddError($"--kubeconfig: '{path}' does not exist");
-            }
-        });
-        var nodeName = new Option<string>("--node-name")
-        {
-            Description = "This node's name in the API (default: NODE_NAME from the downward API, else the host name)",
-            DefaultValueFactory = _ => CommonOptions.Env("NODE_NAME") ?? NonEmpty(Environment.GetEnvironmentVariable("NODE_NAME")) ?? Environment.MachineName,
-        };
-        var exclude = new Option<string>("--exclude-namespaces")
-        {
-            Description = "Comma-separated namespaces whose series are dropped once named",
-            DefaultValueFactory = _ => CommonOptions.Env("EXCLUDE_NAMESPACES") ?? "",
-        };
+        var kube = new KubernetesOptions();
         var watchTimeout = Duration("--watch-timeout", "WATCH_TIMEOUT", "5m", "Server-side timeout of one pod watch; a stalled watch is cut 15 s after it");
         var otlpEndpoint = new Option<string?>("--otlp-endpoint")
         {
@@ -84,7 +62,8 @@ internal static class RunCommand
 
         var command = new Command("run", "Sample every container's CPU throttling every interval and serve it on /metrics (the default command)");
         common.AddTo(command);
-        foreach (var o in new Option[] { configInterval, listen, kubeconfig, nodeName, exclude, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, logFormat })
+        kube.AddTo(command);
+        foreach (var o in new Option[] { configInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, logFormat })
         {
             command.Options.Add(o);
         }
@@ -99,9 +78,9 @@ internal static class RunCommand
                 Interval = CommonOptions.ParseInterval(parse.GetValue(common.Interval)!),
                 ConfigInterval = CommonOptions.ParseInterval(parse.GetValue(configInterval)!),
                 Listen = parse.GetValue(listen)!,
-                Kubeconfig = parse.GetValue(kubeconfig),
-                NodeName = parse.GetValue(nodeName)!,
-                ExcludeNamespaces = parse.GetValue(exclude)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Kubeconfig = parse.GetValue(kube.Kubeconfig),
+                NodeName = parse.GetValue(kube.NodeName)!,
+                ExcludeNamespaces = kube.Excluded(parse),
                 WatchTimeout = CommonOptions.ParseInterval(parse.GetValue(watchTimeout)!),
                 OtlpEndpoint = parse.GetValue(otlpEndpoint),
                 OtlpProtocol = parse.GetValue(otlpProtocol)!,

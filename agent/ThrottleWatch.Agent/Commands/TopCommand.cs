@@ -23,16 +23,7 @@ internal static class TopCommand
     public static Command Create(CliContext context)
     {
         var common = new CommonOptions();
-        var kubeconfig = new Option<string?>("--kubeconfig")
-        {
-            Description = "Kubeconfig for names (namespace/pod/container); without it, pod UIDs and container ids",
-            DefaultValueFactory = _ => CommonOptions.Env("KUBECONFIG"),
-        };
-        var nodeName = new Option<string>("--node-name")
-        {
-            Description = "This node's name in the API",
-            DefaultValueFactory = _ => CommonOptions.Env("NODE_NAME") ?? Environment.GetEnvironmentVariable("NODE_NAME") ?? Environment.MachineName,
-        };
+        var kubeOptions = new KubernetesOptions();
         var count = new Option<int>("--count")
         {
             Description = "Refresh this many times, then exit (0: until q or Ctrl+C)",
@@ -45,8 +36,7 @@ internal static class TopCommand
         };
         var command = new Command("top", "Live view of this node's containers, most throttled first (q quits)");
         common.AddTo(command);
-        command.Options.Add(kubeconfig);
-        command.Options.Add(nodeName);
+        kubeOptions.AddTo(command, withExclude: false);
         command.Options.Add(count);
         command.Options.Add(rows);
         command.SetAction(async (parse, cancel) =>
@@ -58,17 +48,12 @@ internal static class TopCommand
                 ProcRoot = parse.GetValue(common.ProcRoot)!,
                 CgroupSubtrees = subtrees,
                 Interval = CommonOptions.ParseInterval(parse.GetValue(common.Interval)!),
-                NodeName = parse.GetValue(nodeName)!,
+                NodeName = parse.GetValue(kubeOptions.NodeName)!,
                 ConfigInterval = TimeSpan.FromSeconds(10),
-                Kubeconfig = parse.GetValue(kubeconfig),
+                Kubeconfig = parse.GetValue(kubeOptions.Kubeconfig),
             };
             if (!CommonOptions.TryDetect(context, options.CgroupRoot, options.ProcRoot, subtrees, out var hierarchy))
             {
-                return ExitCodes.BadInput;
-            }
-            if (options.Kubeconfig is { } path && !File.Exists(path))
-            {
-                context.Error.WriteLine($"error: --kubeconfig: '{path}' does not exist");
                 return ExitCodes.BadInput;
             }
 
