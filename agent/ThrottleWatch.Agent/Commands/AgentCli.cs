@@ -41,7 +41,8 @@ public static class AgentCli
             }
             return ExitCodes.BadInput;
         }
-        var config = new InvocationConfiguration { Output = context.Output, Error = context.Error };
+        // Ctrl+C or SIGTERM cancels the command; give it time to finish (a recording being written, the host shutting down).
+        var config = new InvocationConfiguration { Output = context.Output, Error = context.Error, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
         return await parse.InvokeAsync(config, cancel).ConfigureAwait(false);
     }
 }
