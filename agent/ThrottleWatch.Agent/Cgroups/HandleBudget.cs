@@ -33,6 +33,11 @@ public sealed class HandleBudget
 
     public bool TryTake()
     {
+        // Past the budget every degraded read asks again: answer without the lock.
+        if (Volatile.Read(ref _kept) >= Capacity)
+        {
+            return false;
+        }
         lock (_gate)
         {
             if (_kept >= Capacity)

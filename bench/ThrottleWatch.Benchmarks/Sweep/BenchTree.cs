@@ -44,6 +44,9 @@ internal sealed class BenchTree : IDisposable
     public int QuotaContainers { get; private set; }
     public int BusyProcesses => _busy.Count;
 
+    /// <summary>The busy loops' pids.</summary>
+    public IReadOnlyList<int> BusyPids => _busy.Select(p => p.Id).ToList();
+
     /// <summary>
     /// Creates the tree: <paramref name="containers"/> containers, <paramref name="perPod"/> per pod,
     /// <paramref name="busy"/> busy processes in quota'd containers. On failure everything made so far is removed.
@@ -170,25 +173,22 @@ internal sealed class BenchTree : IDisposable
     }
 
     /// <summary>
-    /// Removes the folders a crashed run left under either root (its pid is gone), killing any
-    /// process still in them. Returns how many top folders were removed.
+    /// Removes the folders a crashed run left under either root (its pid is gone, or is now ours:
+    /// called before this run makes its own), killing any process still in them. Returns how many
+    /// top folders were removed.
     /// </summary>
     public static int RemoveStale(string cpuRoot, string cpuacctRoot, TextWriter log)
     {
         int removed = 0;
         foreach (var root in new[] { cpuRoot, cpuacctRoot })
         {
-            foreach (var dir in Directory.EnumerateDirectories(root, Prefix + "*"))
+            foreach (var dir in Directory.GetDirectories(root, Prefix + "*"))
             {
                 string suffix = Path.GetFileName(dir)[Prefix.Length..];
                 if (int.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
                     && pid != Environment.ProcessId && IsBenchProcess(pid))
                 {
                     log.WriteLine($"note: {dir} belongs to a run still going (pid {pid}); left alone");
-                    continue;
-                }
-                if (pid == Environment.ProcessId)
-                {
                     continue;
                 }
                 log.WriteLine($"note: removing {dir}, left by a run that ended without cleaning up");
@@ -201,7 +201,7 @@ internal sealed class BenchTree : IDisposable
     }
 
     /// <summary>True when <paramref name="pid"/> is alive and is a benchmark process (not a reused pid).</summary>
-    private static bool IsBenchProcess(int pid)
+    internal static bool IsBenchProcess(int pid)
     {
         try
         {
