@@ -24,9 +24,13 @@ gcc -O2 -Wall -Werror -o bench/baseline/cgread bench/baseline/cgread.c
 echo "== tests"
 rc=0
 dotnet test ThrottleWatch.sln -c Release --no-build -nologo --logger "console;verbosity=normal" >out/test.log 2>&1 || rc=$?
-grep -vE '^\s*Passed ' out/test.log || true
-# One closing line for every test project together.
-grep -E '^\s*(Passed|Failed)!' out/test.log \
-  | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+).*/\2 \1/' \
-  | awk '{p+=$1; f+=$2} END {print "tests: " p+0 " passed, " f+0 " failed"}'
+grep -vE '^\s*Passed |^[0-9]{4}-[0-9]{2}-[0-9]{2}T|^\{"Timestamp"' out/test.log || true
+# One closing line for every test project together (each project prints "Passed: N" and "Failed: N").
+passed=$(grep -E '^\s+Passed: [0-9]+\s*$' out/test.log | awk '{s+=$2} END {print s+0}' || true)
+failed=$(grep -E '^\s+Failed: [0-9]+\s*$' out/test.log | awk '{s+=$2} END {print s+0}' || true)
+echo "tests: $passed passed, $failed failed"
+if [ "$rc" = 0 ] && [ "$passed" = 0 ]; then
+  echo "error: no test ran" >&2
+  exit 1
+fi
 exit $rc
