@@ -36,7 +36,8 @@ public class RealThrottlingTests
         Assert.Equal(0.2, b.GetProperty("limitCores").GetDouble());
         var bd = b.GetProperty("delta");
         Assert.InRange(bd.GetProperty("throttledRatio").GetDouble(), 0.5, 1.0);
-        Assert.InRange(bd.GetProperty("usageCores").GetDouble(), 0.15, 0.25);
+        // At most the 0.2-core quota; less when the other tests keep both cores busy.
+        Assert.InRange(bd.GetProperty("usageCores").GetDouble(), 0.1, 0.25);
         Assert.InRange(bd.GetProperty("periods").GetUInt64(), 15UL, 25UL);
         Assert.True(bd.GetProperty("throttledSeconds").GetDouble() > 0.5, "a 1-core loop under a 0.2-core quota stalls ~80% of each period");
 
@@ -47,7 +48,7 @@ public class RealThrottlingTests
         Assert.InRange(id.GetProperty("usageCores").GetDouble(), 0.0, 0.01);
 
         var pod = Assert.Single(doc.RootElement.GetProperty("pods").EnumerateArray(), p => p.GetProperty("podUid").GetString() == podUid);
-        Assert.InRange(pod.GetProperty("delta").GetProperty("usageCores").GetDouble(), 0.15, 0.25);
+        Assert.InRange(pod.GetProperty("delta").GetProperty("usageCores").GetDouble(), 0.1, 0.25);
     }
 }
 
@@ -87,7 +88,8 @@ public class RealPrometheusTests
         var peak = Assert.Single(await prometheus.QueryAsync($"max_over_time(throttlewatch_container_cpu_throttled_ratio_peak{{container_id=\"{busyCid}\"}}[10s])")).Value;
         Assert.InRange(peak, 0.5, 1.0);
         var usage = Assert.Single(await prometheus.QueryAsync($"rate(throttlewatch_container_cpu_usage_seconds_total{{container_id=\"{busyCid}\"}}[10s])")).Value;
-        Assert.InRange(usage, 0.15, 0.25);
+        // At most the 0.2-core quota; less when the other tests keep both cores busy.
+        Assert.InRange(usage, 0.1, 0.25);
         var limit = Assert.Single(await prometheus.QueryAsync($"throttlewatch_container_cpu_limit_cores{{container_id=\"{busyCid}\"}}"));
         Assert.Equal(0.2, limit.Value);
         Assert.Equal("ci-node", limit.Labels["node"]);
