@@ -27,6 +27,21 @@ internal static class ExportValues
         M.PodUsageSeconds, M.PodLimitCores, M.PodPeriods, M.PodThrottledPeriods, M.PodThrottledSeconds,
     ];
 
+    /// <summary>
+    /// Every cgroup that is exported, with its labels: sampled at least once, not in an excluded
+    /// namespace, not a pod's sandbox. Enumerate under <see cref="NodeState.Gate"/>.
+    /// </summary>
+    public static IEnumerable<(SeriesState Series, SeriesLabels Labels)> Exported(NodeState state, PodIndex? index, IReadOnlySet<string> excluded)
+    {
+        foreach (var s in state.Series)
+        {
+            if (s.Initialized && SeriesLabels.Resolve(s, index, excluded) is { } labels)
+            {
+                yield return (s, labels);
+            }
+        }
+    }
+
     /// <param name="now">Stopwatch ticks: the end of the 60 s peak window.</param>
     public static double? Container(string metric, SeriesState s, SeriesLabels l, long now)
     {

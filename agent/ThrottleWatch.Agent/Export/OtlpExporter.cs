@@ -99,10 +99,10 @@ public sealed class OtlpExporter : ISweepObserver, IDisposable
         var result = new List<Measurement<double>>();
         lock (_state.Gate)
         {
-            foreach (var s in _state.Series)
+            foreach (var (s, l) in ExportValues.Exported(_state, _index, _excluded))
             {
                 bool match = kind == CgroupKind.Pod ? s.Identity.Kind == CgroupKind.Pod : s.Identity.Kind != CgroupKind.Pod;
-                if (!match || !s.Initialized || SeriesLabels.Resolve(s, _index, _excluded) is not { } l || value(s, l) is not { } v)
+                if (!match || value(s, l) is not { } v)
                 {
                     continue;
                 }

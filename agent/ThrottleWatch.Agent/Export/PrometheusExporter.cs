@@ -78,17 +78,8 @@ public sealed class PrometheusExporter : ISweepObserver
             {
                 long now = System.Diagnostics.Stopwatch.GetTimestamp();
                 var seen = new HashSet<SeriesState>(ReferenceEqualityComparer.Instance);
-                foreach (var s in _state.Series)
+                foreach (var (s, labels) in ExportValues.Exported(_state, _index, _excluded))
                 {
-                    if (!s.Initialized)
-                    {
-                        continue;
-                    }
-                    var labels = SeriesLabels.Resolve(s, _index, _excluded);
-                    if (labels is null)
-                    {
-                        continue;
-                    }
                     seen.Add(s);
                     if (s.Identity.Kind == CgroupKind.Pod)
                     {
