@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -73,23 +72,10 @@ public partial class DashboardTests
         }
     }
 
-    internal static (int Code, string Output) Run(string file, IEnumerable<string> args, string? stdin = null)
+    internal static (int Code, string Output) Run(string file, IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, WorkingDirectory = RepoRoot };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        if (stdin is not null)
-        {
-            p.StandardInput.Write(stdin);
-            p.StandardInput.Close();
-        }
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr.Result);
+        var (code, stdout, stderr) = ManifestRender.Run(file, args, "Install it: scripts/setup.sh.");
+        return (code, stdout + stderr);
     }
 
     [GeneratedRegex("throttlewatch_[a-z_]+")]

@@ -56,39 +56,9 @@ internal static partial class RulesFiles
     /// <summary>Runs promtool from the repository root; returns its exit code and its output (stdout and stderr).</summary>
     public static (int Code, string Output) Promtool(params string[] args)
     {
-        var psi = new ProcessStartInfo("promtool")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepoRoot,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        Process process;
-        try
-        {
-            process = Process.Start(psi)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            Assert.Fail($"cannot run promtool: {e.Message}. Install it: scripts/setup.sh (Debian package prometheus), or put promtool 2.42+ on PATH.");
-            throw;
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"promtool {string.Join(' ', args)} did not finish in 2 minutes");
-            }
-            process.WaitForExit();
-            return (process.ExitCode, stdout.Result + stderr.Result);
-        }
+        var (code, stdout, stderr) = ManifestRender.Run("promtool", args,
+            "Install it: scripts/setup.sh (Debian package prometheus), or put promtool 2.42+ on PATH.");
+        return (code, stdout + stderr);
     }
 
     /// <summary>The promtool unit test files, relative to the repository root, in order.</summary>
