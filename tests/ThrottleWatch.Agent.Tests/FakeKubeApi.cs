@@ -23,6 +23,8 @@ internal sealed class FakeKubeApi : IAsyncDisposable
     private readonly Dictionary<string, JsonObject> _pods = new(StringComparer.Ordinal);
     private readonly Dictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
     private readonly List<(Channel<string> Channel, string Node)> _watchers = [];
+    /// <summary>Every ADDED/MODIFIED/DELETED with its resourceVersion and node: a watch from version X replays what came after X, as a real server does.</summary>
+    private readonly List<(long Version, string Line, string? Node)> _events = [];
     private long _resourceVersion = 1000;
 
     public FakeKubeApi(string nodeName)
@@ -41,6 +43,8 @@ internal sealed class FakeKubeApi : IAsyncDisposable
 
     /// <summary>Status code every request gets while set (500, 401, 403); null serves normally.</summary>
     public int? FailWith { get; set; }
+    /// <summary>Watches open and then send nothing and never end (a stalled connection) while set.</summary>
+    public bool StallWatches { get; set; }
     /// <summary>Answer the next watch with a 410 ERROR event (expired resourceVersion).</summary>
     public bool ExpireNextWatch { get; set; }
     /// <summary>How long every list waits before it answers (a slow server).</summary>
@@ -122,6 +126,7 @@ internal sealed class FakeKubeApi : IAsyncDisposable
             pod["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
             _pods[uid] = pod;
             line = Event(type, pod);
+            _events.Add((_resourceVersion, line, pod["spec"]?["nodeName"]?.GetValue<string>()));
         }
         Broadcast(line, pod["spec"]?["nodeName"]?.GetValue<string>());
     }
@@ -137,6 +142,7 @@ internal sealed class FakeKubeApi : IAsyncDisposable
                 pod["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 line = Event("DELETED", pod);
                 node = pod["spec"]?["nodeName"]?.GetValue<string>();
+                _events.Add((_resourceVersion, line, node));
             }
         }
         if (line is not null)
@@ -280,9 +286,29 @@ internal sealed class FakeKubeApi : IAsyncDisposable
             await response.WriteAsync("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 1 (2)","reason":"Expired","code":410}}""" + "\n");
             return;
         }
+        if (StallWatches)
+        {
+            await response.Body.FlushAsync();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return;
+        }
         var channel = Channel.CreateUnbounded<string>();
+        long since = long.TryParse(context.Request.Query["resourceVersion"], out long v) ? v : 0;
         lock (_gate)
         {
+            foreach (var (version, line, eventNode) in _events)
+            {
+                if (version > since && (!HonourFieldSelector || eventNode == node))
+                {
+                    channel.Writer.TryWrite(line);
+                }
+            }
             _watchers.Add((channel, node));
         }
         await response.Body.FlushAsync();

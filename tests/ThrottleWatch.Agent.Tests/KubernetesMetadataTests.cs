@@ -193,6 +193,73 @@ public sealed class KubernetesMetadataTests : IAsyncLifetime
         await agent.WaitReadyAsync();
     }
 
+    [Fact]
+    public async Task A_stalled_watch_is_cut_and_resumed_without_losing_events()
+    {
+        var pods = BuildPods();
+        var late = pods.Single(p => p.Namespace == "data");
+        foreach (var p in pods.Where(p => p != late))
+        {
+            _api.Upsert(p.Pod);
+        }
+        await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
+            "--node-name", Node, "--interval", "200ms", "--watch-timeout", "2s");
+        await agent.WaitReadyAsync();
+        await WaitFor(() => _api.OpenWatches > 0, "a watch");
+
+        // The next watch stalls: open, silent, never ending. The pod added meanwhile must still arrive.
+        _api.StallWatches = true;
+        _api.DropWatches();
+        int watches = _api.WatchCount;
+        await WaitFor(() => _api.WatchCount > watches, "the stalled watch to open");
+        _api.Upsert(late.Pod);
+        _api.StallWatches = false;
+        var named = await agent.ScrapeUntilAsync(x => x.Any(y => y.Name == MetricCatalog.ContainerUsageSeconds && y["namespace"] == "data"), TimeSpan.FromSeconds(20));
+        Assert.Contains(named, y => y.Name == MetricCatalog.AgentKubernetesUp && y.Value == 1);
+    }
+
+    [Theory]
+    [InlineData(401)]
+    [InlineData(403)]
+    public async Task Unauthorized_or_forbidden_exports_without_names_until_the_api_answers(int status)
+    {
+        foreach (var p in BuildPods())
+        {
+            _api.Upsert(p.Pod);
+        }
+        _api.FailWith = status;
+        await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
+            "--node-name", Node, "--interval", "200ms");
+        var s = await agent.ScrapeUntilAsync(x => x.Count(y => y.Name == MetricCatalog.ContainerUsageSeconds) == _expected.Containers.Count);
+        Assert.All(s.Where(y => y.Name == MetricCatalog.ContainerUsageSeconds), y => Assert.Equal("", y["namespace"]));
+        Assert.Contains(s, y => y.Name == MetricCatalog.AgentKubernetesUp && y.Value == 0);
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await agent.Http.GetAsync(agent.Url + "/readyz")).StatusCode);
+        _api.FailWith = null;
+        await agent.ScrapeUntilAsync(x => x.Any(y => y.Name == MetricCatalog.ContainerUsageSeconds && y["namespace"] == "shop"), TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Ten_thousand_pods_in_one_list()
+    {
+        foreach (var p in BuildPods())
+        {
+            _api.Upsert(p.Pod);
+        }
+        for (int i = 0; i < 10_000; i++)
+        {
+            _api.Upsert(PodJson.Pod("bulk", $"bulk-{i}", Guid.NewGuid().ToString(), Node, "BestEffort",
+                [new PodJson.C("app", Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()))]));
+        }
+        await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
+            "--node-name", Node, "--interval", "200ms");
+        await agent.WaitReadyAsync(TimeSpan.FromSeconds(60));
+        var s = await agent.ScrapeUntilAsync(x => x.Any(y => y.Name == MetricCatalog.ContainerUsageSeconds && y["namespace"] == "shop"), TimeSpan.FromSeconds(30));
+        // Only the node's cgroups become series: the list's 10,000 other pods add none.
+        Assert.DoesNotContain(s, y => y["namespace"] == "bulk");
+        Assert.Contains(s, y => y.Name == MetricCatalog.NodeRequests);
+        Assert.Equal(1, _api.ListCount);
+    }
+
     private static async Task WaitFor(Func<bool> condition, string what)
     {
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);

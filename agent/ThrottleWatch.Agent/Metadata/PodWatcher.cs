@@ -106,8 +106,9 @@ public sealed class PodWatcher(
         {
             status.CountWatch();
             using var watchCancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            // The server ends the watch after timeoutSeconds; a connection that stalls past that (plus slack) is cut.
-            watchCancel.CancelAfter(watchTimeout + TimeSpan.FromSeconds(15));
+            // The server ends the watch after timeoutSeconds; a connection that stalls past that (plus
+            // slack: 15 s, or the timeout itself when shorter) is cut and the watch resumed.
+            watchCancel.CancelAfter(watchTimeout + (watchTimeout < TimeSpan.FromSeconds(15) ? watchTimeout : TimeSpan.FromSeconds(15)));
             bool gone = false;
             var started = DateTime.UtcNow;
             try
