@@ -43,6 +43,8 @@ internal sealed class FakeKubeApi : IAsyncDisposable
 
     /// <summary>Status code every request gets while set (500, 401, 403); null serves normally.</summary>
     public int? FailWith { get; set; }
+    /// <summary>Status code every watch gets while set (lists still work: RBAC with list but not watch).</summary>
+    public int? FailWatchesWith { get; set; }
     /// <summary>Watches open and then send nothing and never end (a stalled connection) while set.</summary>
     public bool StallWatches { get; set; }
     /// <summary>Answer the next watch with a 410 ERROR event (expired resourceVersion).</summary>
@@ -279,6 +281,11 @@ internal sealed class FakeKubeApi : IAsyncDisposable
     {
         Interlocked.Increment(ref WatchCount);
         var response = context.Response;
+        if (FailWatchesWith is { } failure)
+        {
+            await Status(response, failure, "Forbidden");
+            return;
+        }
         response.ContentType = "application/json";
         if (ExpireNextWatch)
         {

@@ -239,6 +239,24 @@ public sealed class KubernetesMetadataTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_that_lists_but_refuses_every_watch_is_not_relisted_every_second()
+    {
+        foreach (var p in BuildPods())
+        {
+            _api.Upsert(p.Pod);
+        }
+        _api.FailWatchesWith = 403;
+        await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
+            "--node-name", Node, "--interval", "200ms");
+        await agent.ScrapeUntilAsync(x => x.Any(y => y.Name == MetricCatalog.ContainerUsageSeconds && y["namespace"] == "shop"));
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        // Backoff 1, 2, 4 s (+ jitter) between the lists: at most 4 in those 8 s and the first, never 9.
+        Assert.InRange(_api.ListCount, 2, 5);
+        var s = await agent.ScrapeAsync();
+        Assert.Contains(s, y => y.Name == MetricCatalog.ContainerUsageSeconds && y["namespace"] == "shop"); // names kept meanwhile
+    }
+
+    [Fact]
     public async Task Ten_thousand_pods_in_one_list()
     {
         foreach (var p in BuildPods())

@@ -45,8 +45,12 @@ public sealed class PodWatcher(
                 }
                 lastList = DateTime.UtcNow;
                 var rv = await ListAsync(stop).ConfigureAwait(false);
-                backoff = TimeSpan.FromSeconds(1);
-                await WatchAsync(rv, stop).ConfigureAwait(false);
+                if (await WatchAsync(rv, stop).ConfigureAwait(false))
+                {
+                    // Back off afresh only once a watch has worked: a server that lists but
+                    // refuses every watch must not get a list every second.
+                    backoff = TimeSpan.FromSeconds(1);
+                }
                 // 410 Gone: list again at once (once; a second failure backs off below).
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -98,10 +102,14 @@ public sealed class PodWatcher(
         return list.Metadata?.ResourceVersion ?? "";
     }
 
-    /// <summary>Watches until the server answers 410 Gone; every other end of a watch resumes it.</summary>
-    private async Task WatchAsync(string resourceVersion, CancellationToken stop)
+    /// <summary>
+    /// Watches until the server answers 410 Gone; every other end of a watch resumes it. Returns
+    /// whether any watch delivered an event or ran its course (so the caller can reset its backoff).
+    /// </summary>
+    private async Task<bool> WatchAsync(string resourceVersion, CancellationToken stop)
     {
         var rv = resourceVersion;
+        bool worked = false;
         while (!stop.IsCancellationRequested)
         {
             status.CountWatch();
@@ -110,6 +118,7 @@ public sealed class PodWatcher(
             // slack: 15 s, or the timeout itself when shorter) is cut and the watch resumed.
             watchCancel.CancelAfter(watchTimeout + (watchTimeout < TimeSpan.FromSeconds(15) ? watchTimeout : TimeSpan.FromSeconds(15)));
             bool gone = false;
+            bool healthy = false;
             var started = DateTime.UtcNow;
             try
             {
@@ -132,11 +141,13 @@ public sealed class PodWatcher(
                     }
                 }, cancellationToken: watchCancel.Token).ConfigureAwait(false))
                 {
+                    // Applied first, then the version moves on: an event is never skipped on resume.
+                    await ApplyAsync(type, pod, stop).ConfigureAwait(false);
                     if (pod?.Metadata?.ResourceVersion is { Length: > 0 } v)
                     {
                         rv = v;
                     }
-                    await ApplyAsync(type, pod, stop).ConfigureAwait(false);
+                    healthy = true;
                 }
             }
             catch (OperationCanceledException) when (!stop.IsCancellationRequested)
@@ -144,17 +155,19 @@ public sealed class PodWatcher(
                 if (gone)
                 {
                     MetadataLog.Gone(logger);
-                    return;
+                    return worked || healthy;
                 }
                 // A stalled watch was cut: resume from the last version.
             }
             status.Up = true;
+            worked |= healthy || DateTime.UtcNow - started >= TimeSpan.FromSeconds(1);
             if (DateTime.UtcNow - started < TimeSpan.FromSeconds(1))
             {
                 // A server that ends watches at once must not turn this into a tight loop.
                 await Task.Delay(TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);
             }
         }
+        return worked;
     }
 
     private async Task ApplyAsync(WatchEventType type, V1Pod? pod, CancellationToken stop)

@@ -12,6 +12,7 @@ namespace ThrottleWatch.Agent.Metadata;
 public sealed class WorkloadResolver(IKubernetes client)
 {
     private static readonly TimeSpan RetryFailedAfter = TimeSpan.FromMinutes(5);
+    private const int MaxCached = 10_000;
     private readonly Dictionary<(string Kind, string Namespace, string Name), (string Kind, string Name, DateTime? FailedAt)> _cache = new();
     private readonly Lock _gate = new();
 
@@ -60,8 +61,18 @@ public sealed class WorkloadResolver(IKubernetes client)
         {
             result = (owner.Kind, owner.Name, DateTime.UtcNow);
         }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            // The get timed out: the caller must not mistake this for its own watch being cut.
+            result = (owner.Kind, owner.Name, DateTime.UtcNow);
+        }
         lock (_gate)
         {
+            // Every CronJob run makes a new Job name: bound the cache rather than keep every owner ever seen.
+            if (_cache.Count >= MaxCached)
+            {
+                _cache.Clear();
+            }
             _cache[key] = result;
         }
         return (result.Kind, result.Name);
