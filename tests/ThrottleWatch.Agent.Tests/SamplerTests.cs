@@ -265,3 +265,33 @@ internal sealed class CapturingLogger : ILogger
         }
     }
 }
+
+/// <summary>A cgroup removed and made again under the same path between sweeps (a restarted service, a reused container id).</summary>
+public sealed class RecreatedCgroupTests : IDisposable
+{
+    private readonly RealCgroups _cgroups = new();
+
+    public void Dispose() => _cgroups.Dispose();
+
+    [Fact]
+    public void A_kept_handle_to_a_recreated_cgroup_reads_the_new_one_as_a_counter_reset_not_an_error()
+    {
+        var path = _cgroups.Create("svc/app.service");
+        Assert.True(ThrottleWatch.Agent.Cgroups.CgroupHierarchy.TryDetect("/sys/fs/cgroup", "/proc", out var h, out _));
+        using var sampler = new ThrottleWatch.Agent.Sampling.Sampler(h!, new ThrottleWatch.Agent.Discovery.ContainerDiscovery(h!.CpuRoot, [_cgroups.Name + "/svc"]), new ThrottleWatch.Agent.Cgroups.HandleBudget(100));
+        sampler.Rediscover();
+        sampler.Sweep(full: true);
+        var tracked = Assert.Single(sampler.Tracked);
+        Assert.True(tracked.Current.Valid);
+
+        // The kernel's cgroup goes and a new one comes under the same path: the kept handle now answers ENODEV.
+        foreach (var mount in new[] { RealCgroups.CpuMount, RealCgroups.CpuacctMount })
+        {
+            Directory.Delete(mount + path);
+            Directory.CreateDirectory(mount + path);
+        }
+        sampler.Sweep(full: false);
+        Assert.True(tracked.Current.Valid);
+        Assert.Equal(0, sampler.Errors.All().Sum(e => e.Count));
+    }
+}

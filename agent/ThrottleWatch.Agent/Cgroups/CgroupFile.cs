@@ -43,11 +43,17 @@ public sealed unsafe class CgroupFile : IDisposable
         if (_fd >= 0)
         {
             var status = PRead(_fd, buffer, out length);
-            if (status != ReadStatus.Ok)
+            if (status == ReadStatus.Ok)
             {
-                CloseKept();
+                return status;
             }
-            return status;
+            CloseKept();
+            if (status != ReadStatus.Vanished)
+            {
+                return status;
+            }
+            // ENODEV on a kept handle: the cgroup went, or went and came back under the same path
+            // (a restarted service, a reused id). Opening the path again tells which.
         }
 
         int fd;

@@ -120,7 +120,15 @@ public sealed class ContainerDiscovery
         }
         catch (IOException)
         {
-            // ENODEV and friends from a cgroup removed mid-listing: same.
+            // ENODEV from a cgroup removed mid-listing: the same. But a folder still there that could
+            // not be listed (EMFILE, ENOMEM) keeps what it had: nothing is reported gone by mistake.
+            if (Directory.Exists(node.FullPath))
+            {
+                foreach (var child in node.Children.Values)
+                {
+                    child.Seen = gen;
+                }
+            }
         }
 
         if (added is not null)

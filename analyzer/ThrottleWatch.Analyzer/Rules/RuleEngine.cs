@@ -79,13 +79,15 @@ public sealed class RuleEngine(Thresholds thresholds, bool keepLimits)
         if ((request ?? 0) * t.RaiseRequestOver < usageP50 && usageP50 - (request ?? 0) >= t.RaiseRequestMinCores)
         {
             double next = Cores.RoundRequestUp(usageP90 * t.RequestMargin);
-            if (limit is { } l && next > l && !result.Any(r => r.Action == RemoveLimit))
+            // A request above the limit is invalid: cap it at the limit the other recommendation leaves.
+            double? newLimit = result.Count > 0 && result[0].Recommended is { } rec ? rec.LimitCores : limit;
+            if (newLimit is { } l && next > l)
             {
                 next = l;
             }
             result.Add(Make(e, RaiseRequest,
                 F($"uses {usageP50:0.###} cores at p50, above its request of {Cores.Text(request)}: it lives on other pods' spare CPU and is the first to suffer under contention. New request: usage p90 {usageP90:0.###} × {t.RequestMargin}"),
-                current, new Resources(next, result.Any(r => r.Action == RemoveLimit) ? null : limit), evidence, confidence,
+                current, new Resources(next, newLimit), evidence, confidence,
                 ChangeWriter.For(e.Key, next, null, removeLimit: false), Math.Round((next - (request ?? 0)) * replicas, 3)));
         }
         else if (request is { } req && usageP99 < req * t.LowerRequestUnder && req - usageP99 >= t.LowerRequestMinCores)
