@@ -197,6 +197,29 @@ public sealed class SamplerTests : IDisposable
     }
 
     [Fact]
+    public void Totals_lose_nothing_across_a_failed_read()
+    {
+        WriteV1Container(CidA, "nr_periods 100\nnr_throttled 10\nthrottled_time 1000\n", 1_000_000_000);
+        var (_, sampler) = Start();
+        using var _ = sampler;
+        sampler.Rediscover();
+        var t = Find(sampler, CidA);
+        var series = new SeriesState(t.Identity, TimeSpan.FromSeconds(1));
+        sampler.Sweep(full: true);
+        series.Update(t);
+        _tree.Write($"cpu{Pod}/{CidA}/cpu.stat", "garbage\n");
+        sampler.Sweep(full: false);
+        series.Update(t);
+        WriteV1Container(CidA, "nr_periods 130\nnr_throttled 25\nthrottled_time 5000\n", 3_000_000_000);
+        sampler.Sweep(full: false);
+        series.Update(t);
+        Assert.Equal(130UL, series.Periods);
+        Assert.Equal(25UL, series.ThrottledPeriods);
+        Assert.Equal(3.0, series.UsageSeconds!.Value, 9);
+        Assert.Equal(1, sampler.Errors[ReadStatus.Malformed]);
+    }
+
+    [Fact]
     public void A_steady_state_sweep_allocates_nothing()
     {
         using var tree = Fixtures.CopyToTemp("v1-systemd-combined");

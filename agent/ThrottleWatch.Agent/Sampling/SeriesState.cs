@@ -51,6 +51,9 @@ public sealed class SeriesState
     public double ThrottledSecondsNow { get; private set; }
 
     public PeakWindow UsagePeak { get; }
+
+    /// <summary>The last valid reading: increases are taken from it.</summary>
+    private CgroupReading _last;
     public PeakWindow RatioPeak { get; }
 
     /// <summary>True when this cgroup or its pod has a CFS quota: only then are the throttling series exported.</summary>
@@ -68,25 +71,25 @@ public sealed class SeriesState
             return;
         }
         var s = cur.Stat;
-        if (!Initialized || !t.Previous.Valid)
+        if (!Initialized)
         {
-            if (!Initialized)
-            {
-                UsageSeconds = cur.UsageNanos / NanosPerSecond;
-                Periods = s.NrPeriods;
-                ThrottledPeriods = s.NrThrottled;
-                ThrottledSeconds = s.ThrottledNanos / NanosPerSecond;
-                ThrottledLocalSeconds = cur.LocalThrottledNanos / NanosPerSecond;
-                BurstPeriods = s.Has(CpuStat.Keys.NrBursts) ? s.NrBursts : null;
-                BurstTimeSeconds = s.Has(CpuStat.Keys.BurstTime) ? s.BurstNanos / NanosPerSecond : null;
-                PressureWaitingSeconds = cur.Pressure?.SomeNanos / NanosPerSecond;
-                PressureStalledSeconds = cur.Pressure?.FullNanos / NanosPerSecond;
-                Initialized = true;
-            }
+            UsageSeconds = cur.UsageNanos / NanosPerSecond;
+            Periods = s.NrPeriods;
+            ThrottledPeriods = s.NrThrottled;
+            ThrottledSeconds = s.ThrottledNanos / NanosPerSecond;
+            ThrottledLocalSeconds = cur.LocalThrottledNanos / NanosPerSecond;
+            BurstPeriods = s.Has(CpuStat.Keys.NrBursts) ? s.NrBursts : null;
+            BurstTimeSeconds = s.Has(CpuStat.Keys.BurstTime) ? s.BurstNanos / NanosPerSecond : null;
+            PressureWaitingSeconds = cur.Pressure?.SomeNanos / NanosPerSecond;
+            PressureStalledSeconds = cur.Pressure?.FullNanos / NanosPerSecond;
+            Initialized = true;
+            _last = cur;
             return;
         }
 
-        ref readonly var prev = ref t.Previous;
+        // From the last valid reading, not the last sweep's: a failed read in between loses nothing.
+        var prev = _last;
+        _last = cur;
         var p = prev.Stat;
         ulong periods = SnapshotBuilder.Increase(p.NrPeriods, s.NrPeriods);
         ulong throttled = SnapshotBuilder.Increase(p.NrThrottled, s.NrThrottled);
