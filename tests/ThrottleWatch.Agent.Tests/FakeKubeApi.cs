@@ -43,6 +43,8 @@ internal sealed class FakeKubeApi : IAsyncDisposable
 
     /// <summary>Status code every request gets while set (500, 401, 403); null serves normally.</summary>
     public int? FailWith { get; set; }
+    /// <summary>Answers POSTs (TokenReview, SubjectAccessReview): path and request body in, response object out.</summary>
+    public Func<string, JsonNode, JsonObject>? PostHandler { get; set; }
     /// <summary>Status code every watch gets while set (lists still work: RBAC with list but not watch).</summary>
     public int? FailWatchesWith { get; set; }
     /// <summary>Watches open and then send nothing and never end (a stalled connection) while set.</summary>
@@ -212,6 +214,13 @@ internal sealed class FakeKubeApi : IAsyncDisposable
         if (FailWith is { } code)
         {
             await Status(response, code, code switch { 401 => "Unauthorized", 403 => "Forbidden", _ => "InternalError" });
+            return;
+        }
+        if (HttpMethods.IsPost(request.Method) && PostHandler is { } post)
+        {
+            var body = await JsonNode.ParseAsync(request.Body);
+            response.ContentType = "application/json";
+            await response.WriteAsync(post(request.Path.Value ?? "", body!).ToJsonString());
             return;
         }
         if (request.Path == "/api/v1/pods")

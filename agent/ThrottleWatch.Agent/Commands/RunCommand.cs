@@ -59,15 +59,35 @@ internal static class RunCommand
             DefaultValueFactory = _ => CommonOptions.Env("LOG_FORMAT") ?? "text",
         };
         logFormat.AcceptOnlyFromAmong("text", "json");
+        var tlsCert = ExistingFile("--tls-cert-file", "TLS_CERT_FILE", "PEM certificate for HTTPS on --listen (with --tls-key-file); re-read when it changes");
+        var tlsKey = ExistingFile("--tls-key-file", "TLS_KEY_FILE", "PEM private key for --tls-cert-file");
+        var auth = new Option<string>("--auth")
+        {
+            Description = "Who may read /metrics: none, token-file (a bearer token in --auth-token-file) or kubernetes (TokenReview and SubjectAccessReview on get /metrics, as kube-rbac-proxy)",
+            DefaultValueFactory = _ => CommonOptions.Env("AUTH") ?? "none",
+        };
+        auth.AcceptOnlyFromAmong("none", "token-file", "kubernetes");
+        var authTokenFile = ExistingFile("--auth-token-file", "AUTH_TOKEN_FILE", "File holding the bearer token /metrics requires with --auth token-file; re-read when it changes");
 
         var command = new Command("run", "Sample every container's CPU throttling every interval and serve it on /metrics (the default command)");
         common.AddTo(command);
         kube.AddTo(command);
-        foreach (var o in new Option[] { configInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, logFormat })
+        foreach (var o in new Option[] { configInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, logFormat, tlsCert, tlsKey, auth, authTokenFile })
         {
             command.Options.Add(o);
         }
 
+        command.Validators.Add(r =>
+        {
+            if ((r.GetValue(tlsCert) is null) != (r.GetValue(tlsKey) is null))
+            {
+                r.AddError("--tls-cert-file and --tls-key-file go together");
+            }
+            if (r.GetValue(auth) == "token-file" && r.GetValue(authTokenFile) is null)
+            {
+                r.AddError("--auth token-file needs --auth-token-file");
+            }
+        });
         command.SetAction(async (parse, cancel) =>
         {
             var options = new AgentOptions
@@ -86,6 +106,10 @@ internal static class RunCommand
                 OtlpProtocol = parse.GetValue(otlpProtocol)!,
                 OtlpInterval = CommonOptions.ParseInterval(parse.GetValue(otlpInterval)!),
                 LogFormat = parse.GetValue(logFormat)!,
+                TlsCertFile = parse.GetValue(tlsCert),
+                TlsKeyFile = parse.GetValue(tlsKey),
+                Auth = parse.GetValue(auth)!,
+                AuthTokenFile = parse.GetValue(authTokenFile),
             };
             if (!CommonOptions.TryDetect(context, options.CgroupRoot, options.ProcRoot, options.CgroupSubtrees, out var hierarchy))
             {
@@ -94,6 +118,24 @@ internal static class RunCommand
             if (!TryParseListen(options.Listen, out var endpoint))
             {
                 context.Error.WriteLine($"error: --listen: '{options.Listen}' is not an address:port");
+                return ExitCodes.BadInput;
+            }
+            if (options.TlsCertFile is { } certFile)
+            {
+                try
+                {
+                    using var probe = new Security.ReloadingCertificate(certFile, options.TlsKeyFile!);
+                    _ = probe.Current;
+                }
+                catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or ArgumentException)
+                {
+                    context.Error.WriteLine($"error: --tls-cert-file/--tls-key-file: cannot load a certificate and key from them: {e.Message.ReplaceLineEndings(" ")}");
+                    return ExitCodes.BadInput;
+                }
+            }
+            if (options.Auth == "kubernetes" && options.Kubeconfig is null && !k8s.KubernetesClientConfiguration.IsInCluster())
+            {
+                context.Error.WriteLine("error: --auth kubernetes needs the Kubernetes API: run in a pod or give --kubeconfig");
                 return ExitCodes.BadInput;
             }
             await using var app = AgentHost.Build(options, hierarchy!, endpoint!);
@@ -110,6 +152,19 @@ internal static class RunCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static Option<string?> ExistingFile(string name, string env, string description)
+    {
+        var option = new Option<string?>(name) { Description = description, DefaultValueFactory = _ => CommonOptions.Env(env) };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } path && !File.Exists(path))
+            {
+                r.AddError($"{name}: '{path}' does not exist");
+            }
+        });
+        return option;
     }
 
     private static Option<string> Duration(string name, string env, string fallback, string description)

@@ -52,9 +52,17 @@ public static partial class AgentHost
         }
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        var certificate = options.TlsCertFile is { } certFile ? new Security.ReloadingCertificate(certFile, options.TlsKeyFile!) : null;
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(listen);
+            k.Listen(listen, l =>
+            {
+                if (certificate is not null)
+                {
+                    // The selector runs per handshake: a rotated certificate is served without a restart.
+                    l.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
+                }
+            });
             k.AddServerHeader = false;
             k.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
@@ -111,6 +119,23 @@ public static partial class AgentHost
                     }));
         }
 
+        if (certificate is not null)
+        {
+            builder.Services.AddSingleton(certificate);
+        }
+        if (options.Auth == "token-file")
+        {
+            builder.Services.AddSingleton<Security.IMetricsAuthorizer>(new Security.TokenFileAuthorizer(options.AuthTokenFile!));
+        }
+        else if (options.Auth == "kubernetes")
+        {
+            builder.Services.AddSingleton<Security.IMetricsAuthorizer>(sp => new Security.KubernetesAuthorizer(sp.GetRequiredService<IKubernetes>()));
+        }
+        if (options.Auth == "kubernetes" && kubeConfig is null)
+        {
+            throw new InvalidOperationException("--auth kubernetes needs the Kubernetes API");
+        }
+
         var app = builder.Build();
         // Read-only endpoints: anything but GET and HEAD is refused before routing.
         app.Use((context, next) =>
@@ -122,6 +147,30 @@ public static partial class AgentHost
             }
             return next(context);
         });
+        // /metrics may require a bearer token; the probes stay open for the kubelet.
+        var authorizer = app.Services.GetService<Security.IMetricsAuthorizer>();
+        if (authorizer is not null)
+        {
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Path.StartsWithSegments("/metrics"))
+                {
+                    string? header = context.Request.Headers.Authorization;
+                    string? token = header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+                    int status = await authorizer.CheckAsync(token, context.RequestAborted).ConfigureAwait(false);
+                    if (status != StatusCodes.Status200OK)
+                    {
+                        if (status == StatusCodes.Status401Unauthorized)
+                        {
+                            context.Response.Headers.WWWAuthenticate = "Bearer";
+                        }
+                        await Plain(context, status, status switch { 401 => "unauthorized\n", 403 => "forbidden\n", _ => "cannot check the token now\n" }).ConfigureAwait(false);
+                        return;
+                    }
+                }
+                await next(context).ConfigureAwait(false);
+            });
+        }
         app.UseResponseCompression();
         var exporter = app.Services.GetRequiredService<PrometheusExporter>();
         app.MapMetrics("/metrics", exporter.Registry);

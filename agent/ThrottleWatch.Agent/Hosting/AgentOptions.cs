@@ -23,6 +23,14 @@ public sealed class AgentOptions
     public string OtlpProtocol { get; set; } = "grpc";
     public TimeSpan OtlpInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>PEM certificate and key for HTTPS; both or neither. Read again when they change.</summary>
+    public string? TlsCertFile { get; set; }
+    public string? TlsKeyFile { get; set; }
+
+    /// <summary>Who may read /metrics: "none", "token-file" (<see cref="AuthTokenFile"/>) or "kubernetes" (TokenReview + SubjectAccessReview).</summary>
+    public string Auth { get; set; } = "none";
+    public string? AuthTokenFile { get; set; }
+
     /// <summary>"text" (one line per event) or "json" (one JSON object per line, for log pipelines).</summary>
     public string LogFormat { get; set; } = "text";
 }
