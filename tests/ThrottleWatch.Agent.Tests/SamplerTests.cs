@@ -304,7 +304,8 @@ public sealed class RecreatedCgroupTests : IDisposable
         using var sampler = new ThrottleWatch.Agent.Sampling.Sampler(h!, new ThrottleWatch.Agent.Discovery.ContainerDiscovery(h!.CpuRoot, [_cgroups.Name + "/svc"]), new ThrottleWatch.Agent.Cgroups.HandleBudget(100));
         sampler.Rediscover();
         sampler.Sweep(full: true);
-        var tracked = Assert.Single(sampler.Tracked);
+        // Other tests (or a benchmark) may have Kubernetes-shaped cgroups on this machine too: pick ours.
+        var tracked = Assert.Single(sampler.Tracked, t => t.Identity.CgroupPath == path);
         Assert.True(tracked.Current.Valid);
 
         // The kernel's cgroup goes and a new one comes under the same path: the kept handle now answers ENODEV.
