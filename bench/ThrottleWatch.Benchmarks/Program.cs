@@ -4,7 +4,8 @@ using ThrottleWatch.Benchmarks.Sweep;
 
 // parsers [BenchmarkDotNet args]   the cgroup file parsers under BenchmarkDotNet (the default)
 // sweep --n N [--rounds R] [--sweeps S] [...]   the agent's sweep over N real cgroups, beside C and a naive reader
-// cleanup                          removes cgroups left by a sweep run that was killed
+// tree --n N [--per-pod P] [--busy B] [--ready-file FILE]   builds the sweep's tree and holds it until SIGINT/SIGTERM
+// cleanup                          removes cgroups left by a sweep or tree run that was killed
 string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "parsers";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 
@@ -15,9 +16,11 @@ switch (verb)
         return summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success) ? 1 : 0;
     case "sweep":
         return SweepCommand.Run(rest, Console.Out, Console.Error);
+    case "tree":
+        return TreeCommand.Run(rest, Console.Out, Console.Error);
     case "cleanup":
         return SweepCommand.Cleanup(Console.Out, Console.Error);
     default:
-        Console.Error.WriteLine($"error: unknown verb '{verb}': use 'parsers' (default), 'sweep --n N' or 'cleanup'");
+        Console.Error.WriteLine($"error: unknown verb '{verb}': use 'parsers' (default), 'sweep --n N', 'tree --n N' or 'cleanup'");
         return 2;
 }

@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using ThrottleWatch.Agent.Cgroups;
+
+namespace ThrottleWatch.Benchmarks.Sweep;
+
+/// <summary>
+/// <c>tree --n N [--per-pod P] [--busy B] [--ready-file FILE]</c>: builds the sweep benchmark's
+/// Kubernetes-shaped tree (<see cref="BenchTree"/>, busy loops included) and holds it until SIGINT,
+/// SIGTERM or SIGHUP, then removes it. For measuring something else over real cgroups, such as the
+/// whole agent (<c>bench/scripts/agent-at-scale.sh</c>). When the tree is ready it writes one line,
+/// <c>containers pods quota-containers busy folder</c>, to stdout and, if given, to the ready file
+/// (written beside itself and renamed, so a reader never sees half of it).
+/// </summary>
+internal static class TreeCommand
+{
+    public const string Usage =
+        "usage: tree --n N [--per-pod P] [--busy B] [--ready-file FILE]\n" +
+        "  builds N Kubernetes-shaped container cgroups (as sweep does) and holds them until SIGINT/SIGTERM, then removes them";
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        int? n = null;
+        int perPod = 3, busy = 3;
+        string? readyFile = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string flag = args[i];
+            if (flag is "--help" or "-h")
+            {
+                output.WriteLine(Usage);
+                return 0;
+            }
+            if (i + 1 >= args.Length)
+            {
+                error.WriteLine($"error: {flag} needs a value");
+                error.WriteLine(Usage);
+                return 2;
+            }
+            string value = args[++i];
+            if (flag == "--ready-file")
+            {
+                readyFile = value;
+                continue;
+            }
+            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v))
+            {
+                error.WriteLine($"error: {flag} needs a whole number, not '{value}'");
+                return 2;
+            }
+            switch (flag)
+            {
+                case "--n": n = v; break;
+                case "--per-pod": perPod = v; break;
+                case "--busy": busy = v; break;
+                default:
+                    error.WriteLine($"error: unknown flag '{flag}'");
+                    error.WriteLine(Usage);
+                    return 2;
+            }
+        }
+        if (n is not > 0 || perPod < 1)
+        {
+            error.WriteLine("error: --n and --per-pod must be at least 1");
+            error.WriteLine(Usage);
+            return 2;
+        }
+
+        if (!CgroupHierarchy.TryDetect("/sys/fs/cgroup", "/proc", out var hierarchy, out var detectError))
+        {
+            error.WriteLine($"error: {detectError}");
+            return 1;
+        }
+        if (hierarchy!.Version != 1 || hierarchy.CpuacctRoot is null)
+        {
+            error.WriteLine($"error: this needs the cgroup v1 cpu and cpuacct controllers; found {hierarchy.Mode}");
+            return 1;
+        }
+
+        using var stop = new ManualResetEventSlim();
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Set();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+
+        BenchTree.RemoveStale(hierarchy.CpuRoot, hierarchy.CpuacctRoot, error);
+        BenchTree? tree = null;
+        try
+        {
+            tree = BenchTree.Create(hierarchy.CpuRoot, hierarchy.CpuacctRoot, n.Value, perPod, busy, () => stop.IsSet);
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"{tree.Containers} {tree.Pods} {tree.QuotaContainers} {tree.BusyProcesses} {tree.Name}");
+            output.WriteLine(line);
+            output.Flush();
+            if (readyFile is not null)
+            {
+                File.WriteAllText(readyFile + ".tmp", line + "\n");
+                File.Move(readyFile + ".tmp", readyFile, overwrite: true);
+            }
+            stop.Wait();
+            return 0;
+        }
+        catch (Exception e) when (stop.IsSet)
+        {
+            error.WriteLine($"interrupted ({e.GetType().Name}); cleaning up");
+            return 130;
+        }
+        catch (Exception e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            tree?.Dispose();
+        }
+    }
+}
