@@ -50,20 +50,14 @@ internal sealed class RealCgroups : IDisposable
         => File.WriteAllText(CpuMount + cgroupPath + "/cpu.cfs_quota_us", quotaMicros.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Starts a single-threaded busy loop inside the cgroup (both controllers).</summary>
-    public Process StartBusy(string cgroupPath)
-    {
-        var p = Process.Start(new ProcessStartInfo("sh", ["-c", "while :; do :; done"]) { UseShellExecute = false })!;
-        _busy.Add(p);
-        var pid = p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        File.WriteAllText(CpuMount + cgroupPath + "/cgroup.procs", pid);
-        File.WriteAllText(CpuacctMount + cgroupPath + "/cgroup.procs", pid);
-        return p;
-    }
+    public Process StartBusy(string cgroupPath) => StartIn(cgroupPath, "while :; do :; done");
 
     /// <summary>Starts a process that wakes every 50 ms and sleeps again: CFS periods with runnable threads, never near a quota.</summary>
-    public Process StartSleeper(string cgroupPath)
+    public Process StartSleeper(string cgroupPath) => StartIn(cgroupPath, "while :; do sleep 0.05; done");
+
+    private Process StartIn(string cgroupPath, string script)
     {
-        var p = Process.Start(new ProcessStartInfo("sh", ["-c", "while :; do sleep 0.05; done"]) { UseShellExecute = false })!;
+        var p = Process.Start(new ProcessStartInfo("sh", ["-c", script]) { UseShellExecute = false })!;
         _busy.Add(p);
         var pid = p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
         File.WriteAllText(CpuMount + cgroupPath + "/cgroup.procs", pid);
