@@ -59,6 +59,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
         await using var prometheus = new PrometheusServer([$"127.0.0.1:{agent.Port}", $"127.0.0.1:{fixtureAgent.Port}"], File.Exists(rules) ? rules : null);
         await prometheus.WaitReadyAsync();
         await Task.Delay(TimeSpan.FromSeconds(14));
+        await prometheus.PinAsync(targets: 2);
 
         var vars = new Dictionary<string, string>
         {

@@ -70,10 +70,48 @@ internal sealed class PrometheusServer : IAsyncDisposable
         throw new TimeoutException("prometheus not ready");
     }
 
-    /// <summary>An instant query; each result's labels and value (NaN kept as NaN).</summary>
+    /// <summary>The evaluation time every later query uses, once <see cref="PinAsync"/> found one.</summary>
+    private string? _time;
+
+    /// <summary>
+    /// Fixes the evaluation time of every later query at a scrape where all <paramref name="targets"/>
+    /// were up. A scrape that fails (a 1 s timeout on a loaded machine) marks every series of its
+    /// target stale, and an instant query just after it finds nothing; pinning the time to the
+    /// latest moment all targets' scrapes had succeeded makes the answers independent of scrapes
+    /// that happen while the test asks. Gives up after 20 s with each target's last error.
+    /// </summary>
+    public async Task PinAsync(int targets)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < until)
+        {
+            // The oldest of the targets' latest scrapes: every scrape at or before it has finished.
+            if (await QueryAsync("min(timestamp(up))") is [var latest])
+            {
+                var at = latest.Value.ToString("R", CultureInfo.InvariantCulture);
+                _time = at;
+                if (await QueryAsync("count(up == 1)") is [var up] && (int)up.Value == targets)
+                {
+                    return;
+                }
+                _time = null;
+            }
+            await Task.Delay(500);
+        }
+        using var doc = JsonDocument.Parse(await Http.GetStringAsync($"http://127.0.0.1:{Port}/api/v1/targets"));
+        var errors = doc.RootElement.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
+            .Select(t => $"{t.GetProperty("scrapeUrl").GetString()}: {t.GetProperty("health").GetString()} {t.GetProperty("lastError").GetString()} ({t.GetProperty("lastScrapeDuration").GetDouble():0.000} s)");
+        throw new TimeoutException("no moment when every target was up:\n" + string.Join("\n", errors));
+    }
+
+    /// <summary>An instant query (at the pinned time, if any); each result's labels and value (NaN kept as NaN).</summary>
     public async Task<List<(Dictionary<string, string> Labels, double Value)>> QueryAsync(string promql)
     {
         var url = $"http://127.0.0.1:{Port}/api/v1/query?query={Uri.EscapeDataString(promql)}";
+        if (_time is not null)
+        {
+            url += "&time=" + _time;
+        }
         using var doc = JsonDocument.Parse(await Http.GetStringAsync(url));
         var root = doc.RootElement;
         Assert.Equal("success", root.GetProperty("status").GetString());

@@ -79,6 +79,7 @@ public class RealPrometheusTests
 
         // Let Prometheus take about a dozen scrapes.
         await Task.Delay(TimeSpan.FromSeconds(13));
+        await prometheus.PinAsync(targets: 1);
         string Ratio(string cid) =>
             $"sum(increase(throttlewatch_container_cpu_throttled_periods_total{{container_id=\"{cid}\"}}[10s])) / sum(increase(throttlewatch_container_cpu_periods_total{{container_id=\"{cid}\"}}[10s]))";
 
