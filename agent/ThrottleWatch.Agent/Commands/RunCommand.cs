@@ -53,6 +53,18 @@ internal static class RunCommand
         };
         otlpProtocol.AcceptOnlyFromAmong("grpc", "http/protobuf");
         var otlpInterval = Duration("--otlp-interval", "OTLP_INTERVAL", "15s", "How often metrics are pushed over OTLP");
+        var otlpCardinalityLimit = new Option<int>("--otlp-cardinality-limit")
+        {
+            Description = "Series per OTLP metric the SDK keeps; at half of it the OTLP pipeline starts afresh so departed containers' series are let go",
+            DefaultValueFactory = _ => int.TryParse(CommonOptions.Env("OTLP_CARDINALITY_LIMIT"), System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 100_000,
+        };
+        otlpCardinalityLimit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 4)
+            {
+                r.AddError("--otlp-cardinality-limit: must be at least 4");
+            }
+        });
         var logFormat = new Option<string>("--log-format")
         {
             Description = "Logs as text lines or as JSON objects (one per line)",
@@ -72,7 +84,7 @@ internal static class RunCommand
         var command = new Command("run", "Sample every container's CPU throttling every interval and serve it on /metrics (the default command)");
         common.AddTo(command);
         kube.AddTo(command);
-        foreach (var o in new Option[] { configInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, logFormat, tlsCert, tlsKey, auth, authTokenFile })
+        foreach (var o in new Option[] { configInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, otlpCardinalityLimit, logFormat, tlsCert, tlsKey, auth, authTokenFile })
         {
             command.Options.Add(o);
         }
@@ -105,6 +117,7 @@ internal static class RunCommand
                 OtlpEndpoint = parse.GetValue(otlpEndpoint),
                 OtlpProtocol = parse.GetValue(otlpProtocol)!,
                 OtlpInterval = CommonOptions.ParseInterval(parse.GetValue(otlpInterval)!),
+                OtlpCardinalityLimit = parse.GetValue(otlpCardinalityLimit),
                 LogFormat = parse.GetValue(logFormat)!,
                 TlsCertFile = parse.GetValue(tlsCert),
                 TlsKeyFile = parse.GetValue(tlsKey),

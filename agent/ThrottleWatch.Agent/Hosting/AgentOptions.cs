@@ -22,6 +22,8 @@ public sealed class AgentOptions
     public string? OtlpEndpoint { get; set; }
     public string OtlpProtocol { get; set; } = "grpc";
     public TimeSpan OtlpInterval { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>Series per OTLP metric the SDK keeps; the pipeline starts afresh at half of it (<see cref="Export.OtlpPipeline"/>).</summary>
+    public int OtlpCardinalityLimit { get; set; } = 100_000;
 
     /// <summary>PEM certificate and key for HTTPS; both or neither. Read again when they change.</summary>
     public string? TlsCertFile { get; set; }
