@@ -151,7 +151,7 @@ internal static class RunCommand
                 context.Error.WriteLine("error: --auth kubernetes needs the Kubernetes API: run in a pod or give --kubeconfig");
                 return ExitCodes.BadInput;
             }
-            await using var app = AgentHost.Build(options, hierarchy!, endpoint!);
+            await using var app = AgentHost.Build(options, hierarchy!, endpoint!, ReferenceEquals(context.Error, Console.Error) ? null : context.Error);
             try
             {
                 await app.StartAsync(cancel).ConfigureAwait(false);

@@ -29,11 +29,16 @@ public static partial class AgentHost
     public static string Version { get; } = typeof(AgentHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>Builds the application. <paramref name="hierarchy"/> was detected (and validated) by the caller.</summary>
-    public static WebApplication Build(AgentOptions options, CgroupHierarchy hierarchy, IPEndPoint listen)
+    /// <param name="log">Where logs go when not to the process's console (a test's writer); null: the console.</param>
+    public static WebApplication Build(AgentOptions options, CgroupHierarchy hierarchy, IPEndPoint listen, TextWriter? log = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        if (options.LogFormat == "json")
+        if (log is not null)
+        {
+            builder.Logging.AddProvider(new TextWriterLoggerProvider(log));
+        }
+        else if (options.LogFormat == "json")
         {
             builder.Logging.AddJsonConsole(o =>
             {
