@@ -3,14 +3,15 @@ using System.Runtime.InteropServices;
 namespace ThrottleWatch.Agent.Cgroups;
 
 /// <summary>
-/// The three libc calls behind <see cref="CgroupFile"/>. Raw descriptors instead of
-/// <see cref="Microsoft.Win32.SafeHandles.SafeFileHandle"/> so that a read, and a reopen in degraded
-/// mode, allocates nothing.
+/// The libc calls behind <see cref="CgroupFile"/> and <see cref="Discovery.DirectoryLister"/>. Raw
+/// descriptors instead of <see cref="Microsoft.Win32.SafeHandles.SafeFileHandle"/> so that a read, a
+/// reopen in degraded mode and a directory listing allocate nothing.
 /// </summary>
 internal static unsafe partial class Native
 {
     public const int O_RDONLY = 0;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_DIRECTORY = 0x10000;
     public const int ENOENT = 2;
     public const int EINTR = 4;
     public const int EACCES = 13;
@@ -29,6 +30,13 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
     public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+
+    /// <summary>
+    /// Reads directory entries as <c>struct linux_dirent64</c> records (glibc 2.30+): the entry's type
+    /// comes from the directory itself (<c>d_type</c>), so telling a folder from a link needs no <c>lstat</c>.
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
+    public static partial nint GetDents64(int fd, byte* buffer, nuint count);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
