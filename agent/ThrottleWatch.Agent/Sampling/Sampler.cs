@@ -8,7 +8,7 @@ using ThrottleWatch.Agent.Discovery;
 namespace ThrottleWatch.Agent.Sampling;
 
 /// <summary>
-/// Reads the cgroups that discovery found. <see cref="Sweep"/> reads the per-second files of every
+/// Reads the cgroups that discovery found. <see cref="Sweep(int, int)"/> reads the per-second files of every
 /// tracked cgroup and, when asked, the slow ones; in the steady state it allocates nothing.
 /// Failed reads are counted by reason, and a malformed or unreadable file is logged once with its path.
 /// </summary>
@@ -29,6 +29,8 @@ internal sealed class Sampler : IDisposable
     private readonly Dictionary<string, TrackedCgroup> _byPath = new(StringComparer.Ordinal);
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
     private bool _budgetLogged;
+    private int _nextSlot;
+    private int _vanished;
 
     public Sampler(CgroupHierarchy hierarchy, ContainerDiscovery discovery, HandleBudget budget, ILogger? logger = null)
     {
@@ -61,9 +63,13 @@ internal sealed class Sampler : IDisposable
         }
     }
 
+    /// <summary>True when a sweep found a tracked cgroup gone since the last <see cref="Rediscover"/>: time to rediscover.</summary>
+    public bool SawVanished => _vanished > 0;
+
     /// <summary>Runs discovery and starts or stops tracking what it found; new cgroups get their configuration read.</summary>
     public DiscoveryChanges Rediscover()
     {
+        _vanished = 0;
         var changes = _discovery.Refresh();
         foreach (var gone in changes.Removed)
         {
@@ -87,7 +93,10 @@ internal sealed class Sampler : IDisposable
             if (!_byPath.ContainsKey(identity.CgroupPath))
             {
                 var t = new TrackedCgroup(identity, _hierarchy.Version, _discovery.AbsolutePath(identity.CgroupPath),
-                    _hierarchy.CpuacctRoot is { } acct ? acct + identity.CgroupPath : null, _budget);
+                    _hierarchy.CpuacctRoot is { } acct ? acct + identity.CgroupPath : null, _budget)
+                {
+                    SlowSlot = _nextSlot++ & int.MaxValue,
+                };
                 _byPath.Add(identity.CgroupPath, t);
                 _tracked.Add(t);
                 ReadConfig(t);
@@ -98,9 +107,21 @@ internal sealed class Sampler : IDisposable
 
     /// <summary>
     /// Reads every tracked cgroup: the per-second files always, and with <paramref name="full"/> also
-    /// the configuration, <c>cpu.stat.local</c> and <c>cpu.pressure</c>. The last reading becomes <see cref="TrackedCgroup.Previous"/>.
+    /// the configuration, <c>cpu.stat.local</c> and <c>cpu.pressure</c> (without it, only for cgroups
+    /// that never had them read). The last reading becomes <see cref="TrackedCgroup.Previous"/>.
     /// </summary>
-    public void Sweep(bool full)
+    public void Sweep(bool full) => Sweep(slice: 0, slices: full ? 1 : 0);
+
+    /// <summary>
+    /// Reads every tracked cgroup's per-second files, and the slow files of one slice of them: those
+    /// whose <see cref="TrackedCgroup.SlowSlot"/> is <paramref name="slice"/> modulo
+    /// <paramref name="slices"/>. Called with slice 0, 1, … <paramref name="slices"/> − 1 in turn,
+    /// every cgroup gets its slow files read once per round, and no sweep reads all of them: the cost
+    /// (a few files opened per cgroup) is spread instead of landing on one sweep in ten.
+    /// <paramref name="slices"/> 0 reads no slow files, 1 all of them. Cgroups whose slow files were
+    /// never read get them in any case.
+    /// </summary>
+    public void Sweep(int slice, int slices)
     {
         bool budgetWasFree = _budget.Kept < _budget.Capacity;
         foreach (var t in _tracked)
@@ -109,11 +130,17 @@ internal sealed class Sampler : IDisposable
             {
                 continue;
             }
+            bool slow = t.SlowPending || (slices > 0 && t.SlowSlot % slices == slice);
             t.Previous = t.Current;
-            ReadCounters(t, full);
-            if (full && t.Alive)
+            ReadCounters(t, slow);
+            if (slow && t.Alive)
             {
-                ReadConfig(t);
+                // A new cgroup's configuration was read when it was found: not again in the same second.
+                if (!t.SlowPending)
+                {
+                    ReadConfig(t);
+                }
+                t.SlowPending = false;
             }
         }
         if (budgetWasFree && _budget.Kept >= _budget.Capacity && !_budgetLogged)
@@ -275,6 +302,7 @@ internal sealed class Sampler : IDisposable
             if (!Directory.Exists(t.CpuDir))
             {
                 t.Alive = false;
+                _vanished++;
                 Errors.Count(ReadStatus.Vanished);
                 return;
             }

@@ -55,6 +55,15 @@ internal sealed class TrackedCgroup : IDisposable
     public CgroupReading Previous;
     public CgroupConfig Config;
 
+    /// <summary>
+    /// Which sweep of each slow-cadence round reads this cgroup's slow files: cgroups are dealt round
+    /// the slots as they are found, so each sweep reads about 1/slots of them instead of all at once.
+    /// </summary>
+    internal int SlowSlot { get; init; }
+
+    /// <summary>True until the slow files were read once (<c>cpu.stat.local</c>, <c>cpu.pressure</c>): a new cgroup gets them in its first sweep.</summary>
+    internal bool SlowPending { get; set; } = true;
+
     /// <summary>False once the cgroup was seen gone; it is dropped at the next discovery.</summary>
     public bool Alive { get; internal set; } = true;
 
