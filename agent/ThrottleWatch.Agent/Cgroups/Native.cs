@@ -12,6 +12,8 @@ internal static unsafe partial class Native
     public const int O_RDONLY = 0;
     public const int O_CLOEXEC = 0x80000;
     public const int O_DIRECTORY = 0x10000;
+    /// <summary>A descriptor that only names a folder: no kernfs open file, nothing to read (x86-64 and arm64 alike).</summary>
+    public const int O_PATH = 0x200000;
     public const int ENOENT = 2;
     public const int EINTR = 4;
     public const int EACCES = 13;
@@ -27,6 +29,10 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
     public static partial int Open(byte* path, int flags);
+
+    /// <summary>Opens <paramref name="path"/> relative to the folder <paramref name="dirFd"/>: the path walk is one component.</summary>
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true)]
+    public static partial int OpenAt(int dirFd, byte* path, int flags);
 
     [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
     public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
