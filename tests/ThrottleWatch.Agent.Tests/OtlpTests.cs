@@ -140,7 +140,7 @@ public class OtlpTests
         using var tree = Fixtures.CopyToTemp("v2-cgroupfs");
         var expected = Fixtures.LoadExpected("v2-cgroupfs");
         await using var agent = new AgentRunner("--cgroup-root", tree.Path, "--proc-root", "/nonexistent", "--interval", "100ms",
-            "--otlp-endpoint", url, "--otlp-protocol", "http/protobuf", "--otlp-interval", "100ms", "--otlp-cardinality-limit", "24");
+            "--otlp-endpoint", url, "--otlp-protocol", "http/protobuf", "--otlp-interval", "100ms", "--otlp-cardinality-limit", "24", "--discovery-interval", "100ms");
         await agent.WaitReadyAsync();
         static HashSet<string> Ids(OtlpPayload p) => p.Points.Where(x => x.Metric == "container.cpu.time").Select(x => x.Attributes.GetValueOrDefault("container.id") ?? "(overflow point)").ToHashSet(StringComparer.Ordinal);
         await NextPayload(bodies, p => Ids(p).Count == expected.Containers.Count);

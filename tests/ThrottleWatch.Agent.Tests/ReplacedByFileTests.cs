@@ -14,7 +14,7 @@ public class ReplacedByFileTests
     {
         using var tree = Fixtures.CopyToTemp("v2-cgroupfs");
         var expected = Fixtures.LoadExpected("v2-cgroupfs");
-        await using var agent = new AgentRunner("--cgroup-root", tree.Path, "--proc-root", "/nonexistent", "--interval", "100ms", "--config-interval", "200ms");
+        await using var agent = new AgentRunner("--cgroup-root", tree.Path, "--proc-root", "/nonexistent", "--interval", "100ms", "--config-interval", "200ms", "--discovery-interval", "100ms");
         await agent.WaitReadyAsync();
         await agent.ScrapeUntilAsync(x => x.Count(y => y.Name == MetricCatalog.ContainerUsageSeconds) == expected.Containers.Count);
 

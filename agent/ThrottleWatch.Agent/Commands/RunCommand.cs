@@ -18,6 +18,8 @@ internal static class RunCommand
         var common = new CommonOptions();
         var configInterval = Duration("--config-interval", "CONFIG_INTERVAL", "10s",
             "How often quota, period, burst, shares/weight, cpu.stat.local and cpu.pressure are re-read");
+        var discoveryInterval = Duration("--discovery-interval", "DISCOVERY_INTERVAL", "5s",
+            "How often the cgroup tree is searched for new and removed containers (and after a sweep finds one gone); a new container is sampled within this plus one --interval");
         var listen = new Option<string>("--listen")
         {
             Description = "Address of the HTTP server for /metrics, /healthz and /readyz (0.0.0.0:9808 in the DaemonSet)",
@@ -84,7 +86,7 @@ internal static class RunCommand
         var command = new Command("run", "Sample every container's CPU throttling every interval and serve it on /metrics (the default command)");
         common.AddTo(command);
         kube.AddTo(command);
-        foreach (var o in new Option[] { configInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, otlpCardinalityLimit, logFormat, tlsCert, tlsKey, auth, authTokenFile })
+        foreach (var o in new Option[] { configInterval, discoveryInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, otlpCardinalityLimit, logFormat, tlsCert, tlsKey, auth, authTokenFile })
         {
             command.Options.Add(o);
         }
@@ -109,6 +111,7 @@ internal static class RunCommand
                 CgroupSubtrees = parse.GetValue(common.CgroupSubtree) ?? [],
                 Interval = CommonOptions.ParseInterval(parse.GetValue(common.Interval)!),
                 ConfigInterval = CommonOptions.ParseInterval(parse.GetValue(configInterval)!),
+                DiscoveryInterval = CommonOptions.ParseInterval(parse.GetValue(discoveryInterval)!),
                 Listen = parse.GetValue(listen)!,
                 Kubeconfig = parse.GetValue(kube.Kubeconfig),
                 NodeName = parse.GetValue(kube.NodeName)!,
