@@ -243,7 +243,7 @@ read -r code secs bytes < <(scrape after)
 [ "$code" = 200 ] || scrape_fail=$((scrape_fail + 1))
 churn_ids_left=$(awk '$1 == "add" { print $3 }' "$work/churn.log" | sort -u | comm -12 <(ids_of "$work/scrape.after") - | wc -l)
 missing_after=$(missing_in "$work/scrape.after")
-fd_after=$(fds_own); fd_churned_after=$(fds_churned); thr_after=$(threads)
+fd_after=$(fds_own); fd_churned_after=$(fds_churned); kmem_after=$(kmem_mib); thr_after=$(threads)
 tracked_after=$(value_of throttlewatch_agent_containers "$work/scrape.after")
 ids_after=$(ids_of "$work/scrape.after" | wc -l)
 nv=$(non_vanished "$work/scrape.after"); [ "$nv" -le "$nonvan_max" ] || nonvan_max=$nv
@@ -299,7 +299,7 @@ echo "| read errors other than \`vanished\` | $nonvan_max (vanished: $vanished_s
 echo "| open files: before the churn / minute 1 / end of soak / after the churn / after the load | $fd_base / $fd1 / $fd_soak_end / $fd_after / $fd_load (slack $fd_slack); into removed containers after the churn: $fd_churned_after | $c_fd |"
 echo "| RSS MiB: before the churn / minute 1 / end of soak (peak) | $rss_base / $rss1 / $rss_end ($rss_peak) (slack $mem_slack) | $c_mem |"
 echo "| memory cgroup MiB: before the churn / minute 1 / end of soak (max) / after the load | $cg_base / $mem1 / $mem_end ($mem_max) / $mem_load | |"
-echo "| of which kernel memory (kmem) MiB: before the churn / minute 1 / end of soak | $kmem_base / $kmem1 / $kmem_end | |"
+echo "| of which kernel memory (kmem) MiB: before the churn / minute 1 / end of soak / after the churn | $kmem_base / $kmem1 / $kmem_end / $kmem_after | |"
 echo "| live managed heap MiB after a full GC (agent in process, fixture tree): start / most in the first $((heap_rounds / 2 * 300)) churned / after $((heap_rounds * 300)) | $heap0 / $heap_q / $heap_end (slack $heap_slack) | $c_heap |"
 echo "| threads: before the churn / end of soak / after the load | $thr_base / $thr_end / $thr_load | |"
 echo "| scrape load: $scrapers concurrent scrapers, $load s | $(lv requests) requests ($(lv rps)/s), $(lv errors) errors, $(lv containers) containers and $(lv bytes) bytes a body | $c_load |"
