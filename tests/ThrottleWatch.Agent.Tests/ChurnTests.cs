@@ -19,7 +19,7 @@ public class ChurnTests
     {
         using var tree = Fixtures.CopyToTemp("v2-cgroupfs");
         var expected = Fixtures.LoadExpected("v2-cgroupfs");
-        await using var agent = new AgentRunner("--cgroup-root", tree.Path, "--proc-root", "/nonexistent", "--interval", "100ms");
+        await using var agent = new AgentRunner("--cgroup-root", tree.Path, "--proc-root", "/nonexistent", "--interval", "100ms", "--discovery-interval", "100ms");
         await agent.WaitReadyAsync();
         await agent.ScrapeUntilAsync(s => Tracked(s) == expected.Containers.Count);
         int before = await SettledAsync(() => OpenFilesUnder(tree.Path));
