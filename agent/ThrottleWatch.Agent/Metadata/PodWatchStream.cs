@@ -77,11 +77,12 @@ internal static class PodWatchStream
             }
             catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or OverflowException)
             {
+                // A line that cannot be read is reported and skipped; the watch reads on.
                 onError(e);
             }
-            if (watchEvent is { } e2)
+            if (watchEvent is { } read)
             {
-                yield return e2;
+                yield return read;
             }
         }
     }
