@@ -145,6 +145,8 @@ public sealed class KubernetesMetadataTests : IAsyncLifetime
         _api.DropWatches();
         var midDown = await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.AgentKubernetesUp && x.Value == 0));
         Assert.Contains(midDown, s => s.Name == MetricCatalog.ContainerUsageSeconds && s["namespace"] == "shop");
+        // The agent's log is captured (it says the API went away), and the token is not in it.
+        Assert.Contains("Kubernetes API unavailable", agent.Errors, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-token-never-logged", agent.Errors, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-token-never-logged", await agent.MetricsTextAsync(), StringComparison.Ordinal);
     }

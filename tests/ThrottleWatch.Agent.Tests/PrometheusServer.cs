@@ -14,6 +14,17 @@ internal sealed class PrometheusServer : IAsyncDisposable
     private readonly TempTree _dir = new();
 
     public PrometheusServer(IEnumerable<string> targets, string? rulesFile = null)
+        : this($"""
+            - job_name: throttlewatch
+              honor_labels: true
+              static_configs:
+              - targets: [{string.Join(", ", targets.Select(t => $"\"{t}\""))}]
+            """, rulesFile)
+    {
+    }
+
+    /// <summary>With the given <c>scrape_configs</c> entries (YAML, one job per list item).</summary>
+    public PrometheusServer(string scrapeConfigs, string? rulesFile = null)
     {
         Port = AgentRunner.FreePort();
         var config = $"""
@@ -22,10 +33,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
               evaluation_interval: 1s
             {(rulesFile is null ? "" : $"rule_files: [\"{rulesFile}\"]")}
             scrape_configs:
-            - job_name: throttlewatch
-              honor_labels: true
-              static_configs:
-              - targets: [{string.Join(", ", targets.Select(t => $"\"{t}\""))}]
+            {scrapeConfigs}
             """;
         var configPath = _dir.Write("prometheus.yml", config);
         _process = Process.Start(new ProcessStartInfo("prometheus",
@@ -68,6 +76,15 @@ internal sealed class PrometheusServer : IAsyncDisposable
             await Task.Delay(200);
         }
         throw new TimeoutException("prometheus not ready");
+    }
+
+    /// <summary>Each scrape target's health and last error, from <c>/api/v1/targets</c>.</summary>
+    public async Task<List<(string Job, string Health, string LastError)>> TargetsAsync()
+    {
+        using var doc = JsonDocument.Parse(await Http.GetStringAsync($"http://127.0.0.1:{Port}/api/v1/targets"));
+        return doc.RootElement.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
+            .Select(t => (t.GetProperty("labels").GetProperty("job").GetString()!, t.GetProperty("health").GetString()!, t.GetProperty("lastError").GetString()!))
+            .ToList();
     }
 
     /// <summary>The evaluation time every later query uses, once <see cref="PinAsync"/> found one.</summary>

@@ -277,7 +277,8 @@ public class RecordTests
         var expected = Fixtures.LoadExpected("v2-cgroupfs");
         Assert.True(CgroupHierarchy.TryDetect(tree.Path, "/nonexistent", out var hierarchy, out var error), error);
         var state = new NodeState("n1", hierarchy!, "6.8.0");
-        var options = new AgentOptions { CgroupRoot = tree.Path, ProcRoot = "/nonexistent", Interval = TimeSpan.FromMilliseconds(100) };
+        // Discovery every sweep: the container that comes back is found again in the sweep it is back.
+        var options = new AgentOptions { CgroupRoot = tree.Path, ProcRoot = "/nonexistent", Interval = TimeSpan.FromMilliseconds(100), DiscoveryInterval = TimeSpan.FromMilliseconds(100) };
         using var sampler = new Sampler(hierarchy!, new ContainerDiscovery(hierarchy!.CpuRoot, []), HandleBudget.FromProcessLimit());
         using var loop = new SamplingService(options, state, sampler, [], NullLogger<SamplingService>.Instance);
         var kube = new KubernetesStatus();

@@ -73,6 +73,61 @@ public sealed class SecurityTests : IDisposable
         Assert.Equal(second.Thumbprint, got.Thumbprint);
     }
 
+    /// <summary>
+    /// What the secure overlays ask of Prometheus (deploy/components/secure-metrics: https, the
+    /// agents' name checked against the Secret's CA, a bearer token), done by a real Prometheus
+    /// against the agent: the job with the token scrapes, the one without is refused, and one that
+    /// expects another name fails the TLS check.
+    /// </summary>
+    [Fact]
+    public async Task A_real_prometheus_scrapes_over_tls_with_the_service_name_and_a_token()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=throttlewatch-agent", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("throttlewatch-agent.throttlewatch.svc");
+        request.CertificateExtensions.Add(san.Build());
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        // A self-signed certificate is its own CA: the Secret's ca.crt is tls.crt.
+        var certFile = _dir.Write("tls.crt", cert.ExportCertificatePem());
+        var keyFile = _dir.Write("tls.key", key.ExportPkcs8PrivateKeyPem());
+        var tokenFile = _dir.Write("token", "scraper-token\n");
+        await using var agent = new AgentRunner("--cgroup-root", Fixtures.Root("v2-cgroupfs"), "--proc-root", "/nonexistent", "--interval", "200ms",
+            "--tls-cert-file", certFile, "--tls-key-file", keyFile, "--auth", "token-file", "--auth-token-file", tokenFile);
+
+        string Job(string name, string serverName, bool token) => $$"""
+            - job_name: {{name}}
+              scheme: https
+              {{(token ? $"authorization: {{ credentials_file: \"{tokenFile}\" }}" : "")}}
+              tls_config: { ca_file: "{{certFile}}", server_name: "{{serverName}}" }
+              static_configs:
+              - targets: ["127.0.0.1:{{agent.Port}}"]
+            """;
+        await using var prometheus = new PrometheusServer(string.Join("\n", [
+            Job("secure", "throttlewatch-agent.throttlewatch.svc", token: true),
+            Job("no-token", "throttlewatch-agent.throttlewatch.svc", token: false),
+            Job("wrong-name", "someone-else.throttlewatch.svc", token: true),
+        ]));
+        await prometheus.WaitReadyAsync();
+
+        List<(string Job, string Health, string LastError)> targets = [];
+        for (int i = 0; i < 60 && (targets.Count < 3 || targets.Any(t => t.Health == "unknown")); i++)
+        {
+            await Task.Delay(500);
+            targets = await prometheus.TargetsAsync();
+        }
+        var byJob = targets.ToDictionary(t => t.Job);
+        Assert.True(byJob["secure"].Health == "up", $"secure: {byJob["secure"].Health} {byJob["secure"].LastError}");
+        Assert.Equal("down", byJob["no-token"].Health);
+        Assert.Contains("401", byJob["no-token"].LastError, StringComparison.Ordinal);
+        Assert.Equal("down", byJob["wrong-name"].Health);
+        Assert.Contains("certificate", byJob["wrong-name"].LastError, StringComparison.OrdinalIgnoreCase);
+
+        var info = await prometheus.QueryAsync($"{MetricCatalog.AgentBuildInfo}{{job=\"secure\"}}");
+        Assert.Equal(1.0, Assert.Single(info).Value);
+        Assert.DoesNotContain("scraper-token", agent.Errors, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_static_token_guards_metrics_but_not_the_probes()
     {

@@ -22,6 +22,15 @@ internal static class ManifestRender
         "deploy/base",
         "deploy/overlays/prometheus-operator",
         "deploy/overlays/analyzer-cronjob",
+        "deploy/overlays/secure-metrics",
+        "deploy/overlays/prometheus-operator-secure",
+    ];
+
+    /// <summary>The kustomizations that turn on TLS and Kubernetes authentication (components/secure-metrics).</summary>
+    public static readonly string[] Secure =
+    [
+        "deploy/overlays/secure-metrics",
+        "deploy/overlays/prometheus-operator-secure",
     ];
 
     public static string NodeDir => Path.Combine(RepoRoot, "tests", "node");

@@ -27,12 +27,40 @@ public class ManifestTests
         return data;
     }
 
+    /// <summary>kustomization.yaml files under deploy/: the kustomizations, and the components they use.</summary>
+    private static (List<string> Kustomizations, List<string> Components) DeployFolders()
+    {
+        var k = new List<string>();
+        var c = new List<string>();
+        foreach (var f in Directory.GetFiles(Path.Combine(ManifestRender.RepoRoot, "deploy"), "kustomization.yaml", SearchOption.AllDirectories))
+        {
+            var dir = Path.GetRelativePath(ManifestRender.RepoRoot, Path.GetDirectoryName(f)!).Replace('\\', '/');
+            (File.ReadLines(f).Any(l => l.Trim() == "kind: Component") ? c : k).Add(dir);
+        }
+        k.Sort(StringComparer.Ordinal);
+        c.Sort(StringComparer.Ordinal);
+        return (k, c);
+    }
+
+    [Fact]
+    public void Every_component_is_used_by_a_tested_kustomization()
+    {
+        var (_, components) = DeployFolders();
+        Assert.NotEmpty(components);
+        foreach (var component in components)
+        {
+            var users = ManifestRender.Kustomizations.Where(k =>
+                File.ReadLines(Path.Combine(ManifestRender.RepoRoot, k, "kustomization.yaml")).Any(l =>
+                    l.Trim().StartsWith("- ", StringComparison.Ordinal)
+                    && Path.GetFullPath(Path.Combine(ManifestRender.RepoRoot, k, l.Trim()[2..].Trim())) == Path.GetFullPath(Path.Combine(ManifestRender.RepoRoot, component))));
+            Assert.True(users.Any(), $"{component} is used by no tested kustomization");
+        }
+    }
+
     [Fact]
     public void Every_kustomization_in_deploy_is_tested()
     {
-        var found = Directory.GetFiles(Path.Combine(ManifestRender.RepoRoot, "deploy"), "kustomization.yaml", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(ManifestRender.RepoRoot, Path.GetDirectoryName(f)!).Replace('\\', '/'))
-            .Order(StringComparer.Ordinal);
+        var found = DeployFolders().Kustomizations;
         Assert.True(ManifestRender.Kustomizations.Order(StringComparer.Ordinal).SequenceEqual(found),
             $"kustomizations in deploy/: {string.Join(", ", found)}; tested: {string.Join(", ", ManifestRender.Kustomizations)}. Add a new one to ManifestRender.Kustomizations.");
     }
@@ -90,9 +118,23 @@ public class ManifestTests
         var r = ManifestRender.Render(dir);
         Assert.Empty(r.OfKind("Role"));
         Assert.Empty(r.OfKind("RoleBinding"));
-        var role = Assert.Single(r.OfKind("ClusterRole"));
-        Assert.Equal(Agent, role.Name);
+        bool secure = ManifestRender.Secure.Contains(dir);
+        var role = r.Single("ClusterRole", Agent);
         Assert.Null(role.Root.Get("aggregationRule"));
+        // The one other ClusterRole, only where /metrics needs a token: what a scraper is granted (bound by the user).
+        var others = r.OfKind("ClusterRole").Where(o => o.Name != Agent).ToList();
+        if (secure)
+        {
+            var reader = Assert.Single(others);
+            Assert.Equal("throttlewatch-metrics-reader", reader.Name);
+            var rule = Assert.Single(reader.Root.Maps("rules"));
+            Assert.Equal(("/metrics", "get"), (Assert.Single(rule.Strs("nonResourceURLs")), Assert.Single(rule.Strs("verbs"))));
+            Assert.Empty(rule.Strs("resources"));
+        }
+        else
+        {
+            Assert.Empty(others);
+        }
 
         var granted = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var rule in role.Root.Maps("rules"))
@@ -123,7 +165,10 @@ public class ManifestTests
             "apps/replicasets:get",
             "batch/jobs:get",
         ];
-        Assert.Equal(expected.Order(StringComparer.Ordinal), granted);
+        // The reviews that check a scraper's token, only where --auth kubernetes is on.
+        string[] reviews = ["authentication.k8s.io/tokenreviews:create", "authorization.k8s.io/subjectaccessreviews:create"];
+        Assert.Equal(expected.Concat(secure ? reviews : []).Order(StringComparer.Ordinal), granted);
+        Assert.Equal(secure, ArgValue(AgentContainer(r).Strs("args").ToList(), "--auth") == "kubernetes");
 
         // Bound to the agent's ServiceAccount only, and that is the account the DaemonSet runs as.
         var binding = Assert.Single(r.OfKind("ClusterRoleBinding"));
@@ -372,6 +417,59 @@ public class ManifestTests
         Assert.Equal(new[] { "Egress", "Ingress" }, np.Strs("policyTypes").Order(StringComparer.Ordinal));
         Assert.Empty(np.Maps("ingress"));
         Assert.Equal(new[] { "TCP/53", "TCP/9090", "UDP/53" }, np.Maps("egress").SelectMany(Ports).Order(StringComparer.Ordinal));
+    }
+
+    public static TheoryData<string> SecureKustomizations() => [.. ManifestRender.Secure];
+
+    [Theory]
+    [MemberData(nameof(SecureKustomizations))]
+    public void Secure_overlays_serve_metrics_over_tls_from_the_secret_and_check_tokens_with_the_api(string dir)
+    {
+        var r = ManifestRender.Render(dir);
+        var c = AgentContainer(r);
+        var args = c.Strs("args").ToList();
+        // Everything the base passes, and the TLS and authentication flags.
+        var baseArgs = AgentContainer(ManifestRender.Render(Base)).Strs("args").ToList();
+        Assert.Equal(baseArgs, args.Take(baseArgs.Count));
+        Assert.Equal("kubernetes", ArgValue(args, "--auth"));
+        var cert = ArgValue(args, "--tls-cert-file");
+        var key = ArgValue(args, "--tls-key-file");
+        Assert.NotNull(cert);
+        Assert.NotNull(key);
+
+        // Both files come from the TLS Secret, mounted read-only, and the agent's group can read them.
+        var spec = PodSpec(r.Single("DaemonSet", Agent));
+        var mount = Assert.Single(c.Maps("volumeMounts"), m => cert.StartsWith(m.Str("mountPath") + "/", StringComparison.Ordinal));
+        Assert.Equal("true", mount.Str("readOnly"));
+        Assert.StartsWith(mount.Str("mountPath") + "/", key, StringComparison.Ordinal);
+        Assert.Equal(("tls.crt", "tls.key"), (Path.GetFileName(cert), Path.GetFileName(key)));
+        var volume = Assert.Single(spec.Maps("volumes"), v => v.Str("name") == mount.Str("name"));
+        Assert.Equal("throttlewatch-agent-tls", volume.Map("secret")?.Str("secretName"));
+        Assert.Equal(c.Map("securityContext")!.Str("runAsGroup"), spec.Map("securityContext")?.Str("fsGroup"));
+        Assert.Equal(Convert.ToInt32("440", 8), int.Parse(volume.Map("secret")!.Str("defaultMode")!, System.Globalization.CultureInfo.InvariantCulture));
+
+        // The kubelet's probes speak HTTPS (they need no token).
+        foreach (var probe in new[] { "readinessProbe", "livenessProbe" })
+        {
+            Assert.Equal("HTTPS", c.Map(probe)?.Map("httpGet")?.Str("scheme"));
+        }
+        var annotations = r.Single("Service", Agent).Root.Map("metadata")!.Map("annotations")!;
+        Assert.Equal("https", annotations.Str("prometheus.io/scheme"));
+
+        // A ServiceMonitor, where there is one, scrapes over https with a token and checks the agents' name against the Secret's CA.
+        foreach (var monitor in r.OfKind("ServiceMonitor"))
+        {
+            foreach (var endpoint in monitor.Root.Map("spec")!.Maps("endpoints"))
+            {
+                Assert.Equal("https", endpoint.Str("scheme"));
+                Assert.Equal("/var/run/secrets/kubernetes.io/serviceaccount/token", endpoint.Str("bearerTokenFile"));
+                var tls = endpoint.Map("tlsConfig")!;
+                Assert.Equal($"{Agent}.{Namespace}.svc", tls.Str("serverName"));
+                Assert.Null(tls.Str("insecureSkipVerify"));
+                Assert.Equal(("throttlewatch-agent-tls", "ca.crt"), (tls.Map("ca")?.Map("secret")?.Str("name"), tls.Map("ca")?.Map("secret")?.Str("key")));
+            }
+        }
+        Assert.Equal(dir.Contains("prometheus-operator", StringComparison.Ordinal), r.OfKind("ServiceMonitor").Any());
     }
 
     [Theory]

@@ -10,22 +10,43 @@ namespace ThrottleWatch.Agent.Cgroups;
 /// </summary>
 public sealed unsafe class CgroupFile : IDisposable
 {
-    private readonly byte[] _pathZ;
+    /// <summary>"/" + file name + NUL, one copy per name for the whole process.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Names = new(StringComparer.Ordinal);
+
+    private readonly CgroupFolder _folder;
+    private readonly string _name;
+    private readonly byte[] _nameZ;
     private readonly HandleBudget? _budget;
     private int _fd = -1;
 
     /// <param name="path">Absolute path of the file.</param>
     /// <param name="budget">Where kept descriptors are accounted; null never keeps one.</param>
     public CgroupFile(string path, HandleBudget? budget)
+        : this(new CgroupFolder(System.IO.Path.GetDirectoryName(path) ?? "/"), System.IO.Path.GetFileName(path), budget)
     {
-        Path = path;
-        _budget = budget;
-        int n = Encoding.UTF8.GetByteCount(path);
-        _pathZ = new byte[n + 1];
-        Encoding.UTF8.GetBytes(path, _pathZ);
     }
 
-    public string Path { get; }
+    /// <param name="folder">The cgroup's folder, shared by its files.</param>
+    /// <param name="name">The file's name in it.</param>
+    /// <param name="budget">Where kept descriptors are accounted; null never keeps one.</param>
+    public CgroupFile(CgroupFolder folder, string name, HandleBudget? budget)
+    {
+        _folder = folder;
+        _name = name;
+        _budget = budget;
+        _nameZ = Names.GetOrAdd(name, static n =>
+        {
+            var z = new byte[Encoding.UTF8.GetByteCount(n) + 2];
+            z[0] = (byte)'/';
+            Encoding.UTF8.GetBytes(n, z.AsSpan(1));
+            return z;
+        });
+    }
+
+    /// <summary>Absolute path of the file (built on each call: for messages, not for the hot path).</summary>
+    public string Path => _folder.Path == "/" ? "/" + _name : _folder.Path + "/" + _name;
+
+    public CgroupFolder Folder => _folder;
 
     /// <summary>True while a descriptor is held open between reads.</summary>
     public bool IsKept => _fd >= 0;
@@ -37,7 +58,14 @@ public sealed unsafe class CgroupFile : IDisposable
     /// Reads the whole file into <paramref name="buffer"/>. On <see cref="ReadStatus.Ok"/>,
     /// <paramref name="length"/> bytes are valid.
     /// </summary>
-    public ReadStatus Read(Span<byte> buffer, out int length)
+    public ReadStatus Read(Span<byte> buffer, out int length) => Read(-1, buffer, out length);
+
+    /// <summary>
+    /// As <see cref="Read(Span{byte}, out int)"/>; a file without a kept descriptor is opened relative
+    /// to <paramref name="folderFd"/> (from <see cref="CgroupFolder.OpenPath"/>) when it is not -1:
+    /// one path component to walk instead of the whole path.
+    /// </summary>
+    public ReadStatus Read(int folderFd, Span<byte> buffer, out int length)
     {
         length = 0;
         if (_fd >= 0)
@@ -54,17 +82,10 @@ public sealed unsafe class CgroupFile : IDisposable
             }
             // ENODEV on a kept handle: the cgroup went, or went and came back under the same path
             // (a restarted service, a reused id). Opening the path again tells which.
+            folderFd = -1;
         }
 
-        int fd;
-        fixed (byte* p = _pathZ)
-        {
-            do
-            {
-                fd = Native.Open(p, Native.O_RDONLY | Native.O_CLOEXEC);
-            }
-            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Native.EINTR);
-        }
+        int fd = folderFd >= 0 ? OpenAt(folderFd) : OpenFullPath();
         if (fd < 0)
         {
             return FromErrno(System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
@@ -79,6 +100,45 @@ public sealed unsafe class CgroupFile : IDisposable
             Native.Close(fd);
         }
         return result;
+    }
+
+    private int OpenAt(int folderFd)
+    {
+        int fd;
+        fixed (byte* name = &_nameZ[1])
+        {
+            do
+            {
+                fd = Native.OpenAt(folderFd, name, Native.O_RDONLY | Native.O_CLOEXEC);
+            }
+            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Native.EINTR);
+        }
+        return fd;
+    }
+
+    private int OpenFullPath()
+    {
+        // folder + "/" + name + NUL, on the stack: a read allocates nothing.
+        var folder = _folder.Utf8;
+        int total = folder.Length + _nameZ.Length;
+        Span<byte> z = total <= 1024 ? stackalloc byte[total] : new byte[total];
+        bool root = folder.Length == 1 && folder[0] == (byte)'/';
+        int at = root ? 0 : folder.Length;
+        if (!root)
+        {
+            folder.CopyTo(z);
+        }
+        _nameZ.CopyTo(z[at..]);
+        int fd;
+        fixed (byte* p = z)
+        {
+            do
+            {
+                fd = Native.Open(p, Native.O_RDONLY | Native.O_CLOEXEC);
+            }
+            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Native.EINTR);
+        }
+        return fd;
     }
 
     private static ReadStatus PRead(int fd, Span<byte> buffer, out int length)

@@ -3,14 +3,17 @@ using System.Runtime.InteropServices;
 namespace ThrottleWatch.Agent.Cgroups;
 
 /// <summary>
-/// The three libc calls behind <see cref="CgroupFile"/>. Raw descriptors instead of
-/// <see cref="Microsoft.Win32.SafeHandles.SafeFileHandle"/> so that a read, and a reopen in degraded
-/// mode, allocates nothing.
+/// The libc calls behind <see cref="CgroupFile"/> and <see cref="Discovery.DirectoryLister"/>. Raw
+/// descriptors instead of <see cref="Microsoft.Win32.SafeHandles.SafeFileHandle"/> so that a read, a
+/// reopen in degraded mode and a directory listing allocate nothing.
 /// </summary>
 internal static unsafe partial class Native
 {
     public const int O_RDONLY = 0;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_DIRECTORY = 0x10000;
+    /// <summary>A descriptor that only names a folder: no kernfs open file, nothing to read (x86-64 and arm64 alike).</summary>
+    public const int O_PATH = 0x200000;
     public const int ENOENT = 2;
     public const int EINTR = 4;
     public const int EACCES = 13;
@@ -27,8 +30,19 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
     public static partial int Open(byte* path, int flags);
 
+    /// <summary>Opens <paramref name="path"/> relative to the folder <paramref name="dirFd"/>: the path walk is one component.</summary>
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true)]
+    public static partial int OpenAt(int dirFd, byte* path, int flags);
+
     [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
     public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+
+    /// <summary>
+    /// Reads directory entries as <c>struct linux_dirent64</c> records (glibc 2.30+): the entry's type
+    /// comes from the directory itself (<c>d_type</c>), so telling a folder from a link needs no <c>lstat</c>.
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
+    public static partial nint GetDents64(int fd, byte* buffer, nuint count);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

@@ -18,6 +18,8 @@ internal static class RunCommand
         var common = new CommonOptions();
         var configInterval = Duration("--config-interval", "CONFIG_INTERVAL", "10s",
             "How often quota, period, burst, shares/weight, cpu.stat.local and cpu.pressure are re-read");
+        var discoveryInterval = Duration("--discovery-interval", "DISCOVERY_INTERVAL", "5s",
+            "How often the cgroup tree is searched for new and removed containers (and after a sweep finds one gone); a new container is sampled within this plus one --interval");
         var listen = new Option<string>("--listen")
         {
             Description = "Address of the HTTP server for /metrics, /healthz and /readyz (0.0.0.0:9808 in the DaemonSet)",
@@ -53,6 +55,18 @@ internal static class RunCommand
         };
         otlpProtocol.AcceptOnlyFromAmong("grpc", "http/protobuf");
         var otlpInterval = Duration("--otlp-interval", "OTLP_INTERVAL", "15s", "How often metrics are pushed over OTLP");
+        var otlpCardinalityLimit = new Option<int>("--otlp-cardinality-limit")
+        {
+            Description = "Series per OTLP metric the SDK keeps; at half of it the OTLP pipeline starts afresh so departed containers' series are let go",
+            DefaultValueFactory = _ => int.TryParse(CommonOptions.Env("OTLP_CARDINALITY_LIMIT"), System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 100_000,
+        };
+        otlpCardinalityLimit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 4)
+            {
+                r.AddError("--otlp-cardinality-limit: must be at least 4");
+            }
+        });
         var logFormat = new Option<string>("--log-format")
         {
             Description = "Logs as text lines or as JSON objects (one per line)",
@@ -72,7 +86,7 @@ internal static class RunCommand
         var command = new Command("run", "Sample every container's CPU throttling every interval and serve it on /metrics (the default command)");
         common.AddTo(command);
         kube.AddTo(command);
-        foreach (var o in new Option[] { configInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, logFormat, tlsCert, tlsKey, auth, authTokenFile })
+        foreach (var o in new Option[] { configInterval, discoveryInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, otlpCardinalityLimit, logFormat, tlsCert, tlsKey, auth, authTokenFile })
         {
             command.Options.Add(o);
         }
@@ -97,6 +111,7 @@ internal static class RunCommand
                 CgroupSubtrees = parse.GetValue(common.CgroupSubtree) ?? [],
                 Interval = CommonOptions.ParseInterval(parse.GetValue(common.Interval)!),
                 ConfigInterval = CommonOptions.ParseInterval(parse.GetValue(configInterval)!),
+                DiscoveryInterval = CommonOptions.ParseInterval(parse.GetValue(discoveryInterval)!),
                 Listen = parse.GetValue(listen)!,
                 Kubeconfig = parse.GetValue(kube.Kubeconfig),
                 NodeName = parse.GetValue(kube.NodeName)!,
@@ -105,6 +120,7 @@ internal static class RunCommand
                 OtlpEndpoint = parse.GetValue(otlpEndpoint),
                 OtlpProtocol = parse.GetValue(otlpProtocol)!,
                 OtlpInterval = CommonOptions.ParseInterval(parse.GetValue(otlpInterval)!),
+                OtlpCardinalityLimit = parse.GetValue(otlpCardinalityLimit),
                 LogFormat = parse.GetValue(logFormat)!,
                 TlsCertFile = parse.GetValue(tlsCert),
                 TlsKeyFile = parse.GetValue(tlsKey),
@@ -138,7 +154,7 @@ internal static class RunCommand
                 context.Error.WriteLine("error: --auth kubernetes needs the Kubernetes API: run in a pod or give --kubeconfig");
                 return ExitCodes.BadInput;
             }
-            await using var app = AgentHost.Build(options, hierarchy!, endpoint!);
+            await using var app = AgentHost.Build(options, hierarchy!, endpoint!, ReferenceEquals(context.Error, Console.Error) ? null : context.Error);
             try
             {
                 await app.StartAsync(cancel).ConfigureAwait(false);

@@ -1,5 +1,3 @@
-using System.IO.Enumeration;
-
 namespace ThrottleWatch.Agent.Discovery;
 
 /// <summary>
@@ -17,18 +15,15 @@ public sealed class ContainerDiscovery
     /// <summary>Deeper than any kubelet layout (kind's nesting is 5 levels to a container).</summary>
     public const int MaxDepth = 12;
 
-    private static readonly EnumerationOptions ListOptions = new()
-    {
-        RecurseSubdirectories = false,
-        IgnoreInaccessible = true,
-        AttributesToSkip = 0,
-        ReturnSpecialDirectories = false,
-    };
-
     private readonly string _root;
     private readonly Node _top;
     private readonly List<string> _subtrees;
     private readonly Dictionary<string, CgroupIdentity> _current = new(StringComparer.Ordinal);
+    private readonly DirectoryLister _lister = new();
+    private readonly DirectoryLister.FolderCallback _onFolder;
+    private readonly List<Node> _added = [];
+    private Node? _listing;
+    private Dictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>> _listingLookup;
     private uint _generation;
 
     /// <param name="cpuRoot">The cpu hierarchy's folder.</param>
@@ -43,6 +38,7 @@ public sealed class ContainerDiscovery
         _subtrees = (subtrees ?? []).Select(NormaliseRelative).Distinct(StringComparer.Ordinal).ToList();
         _top = new Node(_root, "/", "", NodeRole.Plain, underKubepods: false, depth: 0, identity: null);
         MarkSubtree(_top);
+        _onFolder = OnFolder;
     }
 
     /// <summary>Folders that were listed in the last refresh (a measure of its cost).</summary>
@@ -83,64 +79,29 @@ public sealed class ContainerDiscovery
     private void List(Node node, DiscoveryChanges changes)
     {
         FoldersListed++;
-        var lookup = node.Children.GetAlternateLookup<ReadOnlySpan<char>>();
         uint gen = _generation;
-        List<Node>? added = null;
-        try
+        _listing = node;
+        _listingLookup = node.Children.GetAlternateLookup<ReadOnlySpan<char>>();
+        _added.Clear();
+        var status = _lister.ListFolders(node.FullPath, _onFolder);
+        _listing = null;
+        if (status == ListStatus.Failed && Directory.Exists(node.FullPath))
         {
-            var entries = new FileSystemEnumerable<Node?>(
-                node.FullPath,
-                (ref FileSystemEntry entry) =>
-                {
-                    if (lookup.TryGetValue(entry.FileName, out var known))
-                    {
-                        known.Seen = gen;
-                        return null;
-                    }
-                    return Classify(node, entry.FileName.ToString());
-                },
-                ListOptions)
+            // A folder still there that could not be listed (EMFILE, ENOMEM) keeps what it had:
+            // nothing is reported gone by mistake. A folder that went (ENOENT, ENODEV, even
+            // mid-listing) loses its children below.
+            foreach (var child in node.Children.Values)
             {
-                // A link is never followed, even to a folder: only real cgroup folders count.
-                ShouldIncludePredicate = (ref FileSystemEntry entry) =>
-                    entry.IsDirectory && (entry.Attributes & FileAttributes.ReparsePoint) == 0,
-            };
-            foreach (var fresh in entries)
-            {
-                if (fresh is not null)
-                {
-                    fresh.Seen = gen;
-                    (added ??= []).Add(fresh);
-                }
+                child.Seen = gen;
             }
         }
-        catch (DirectoryNotFoundException)
+        foreach (var child in _added)
         {
-            // The folder went while we listed it: its children go with it below.
-        }
-        catch (IOException)
-        {
-            // ENODEV from a cgroup removed mid-listing: the same. But a folder still there that could
-            // not be listed (EMFILE, ENOMEM) keeps what it had: nothing is reported gone by mistake.
-            if (Directory.Exists(node.FullPath))
+            node.Children[child.Name] = child;
+            if (child.Identity is not null)
             {
-                foreach (var child in node.Children.Values)
-                {
-                    child.Seen = gen;
-                }
-            }
-        }
-
-        if (added is not null)
-        {
-            foreach (var child in added)
-            {
-                node.Children[child.Name] = child;
-                if (child.Identity is not null)
-                {
-                    _current[child.Identity.CgroupPath] = child.Identity;
-                    changes.Added.Add(child.Identity);
-                }
+                _current[child.Identity.CgroupPath] = child.Identity;
+                changes.Added.Add(child.Identity);
             }
         }
 
@@ -161,6 +122,19 @@ public sealed class ContainerDiscovery
                 Forget(child, changes);
             }
         }
+    }
+
+    /// <summary>One subfolder of the folder being listed: known ones are marked seen; only new names allocate.</summary>
+    private void OnFolder(ReadOnlySpan<char> name)
+    {
+        if (_listingLookup.TryGetValue(name, out var known))
+        {
+            known.Seen = _generation;
+            return;
+        }
+        var fresh = Classify(_listing!, name.ToString());
+        fresh.Seen = _generation;
+        _added.Add(fresh);
     }
 
     private void Forget(Node node, DiscoveryChanges changes)

@@ -23,6 +23,8 @@ public sealed class OtlpExporter : ISweepObserver, IDisposable
     private readonly IReadOnlySet<string> _excluded;
     private readonly Meter _meter;
     private readonly Histogram<double> _sweep;
+    /// <summary>The attribute sets observed since <see cref="ForgetSeen"/>: what the SDK holds a slot for (under <see cref="NodeState.Gate"/>).</summary>
+    private readonly HashSet<SeriesLabels> _seen = [];
 
     public OtlpExporter(NodeState state, PodIndex? index, KubernetesStatus kube, IEnumerable<string> excludeNamespaces, string version)
     {
@@ -55,17 +57,58 @@ public sealed class OtlpExporter : ISweepObserver, IDisposable
 
     public void ObserveSweep(double seconds) => _sweep.Record(seconds);
 
+    /// <summary>Distinct attribute sets (containers and pods, each naming) pushed since the pipeline last started.</summary>
+    public int AttributeSetsSeen
+    {
+        get
+        {
+            lock (_state.Gate)
+            {
+                return _seen.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// True when the attribute sets seen reach half of <paramref name="limit"/> and at least half of
+    /// them are gone: starting afresh frees that many slots. Live series alone near the limit are
+    /// not helped by it (the limit is too low for the node), so that never triggers a restart.
+    /// </summary>
+    public bool DepartedFill(int limit)
+    {
+        lock (_state.Gate)
+        {
+            if (_seen.Count < limit / 2)
+            {
+                return false;
+            }
+            int live = ExportValues.Exported(_state, _index, _excluded).Count();
+            return _seen.Count >= 2 * live;
+        }
+    }
+
+    /// <summary>Called when the pipeline starts afresh: only what is observed from now on holds a slot.</summary>
+    public void ForgetSeen()
+    {
+        lock (_state.Gate)
+        {
+            _seen.Clear();
+        }
+    }
+
     private void Container(string name, bool counter, Func<SeriesState, SeriesLabels, double?> value)
     {
         var m = MetricCatalog.Get(name);
-        IEnumerable<Measurement<double>> Observe() => Collect(CgroupKind.Container, (s, l) => value(s, l));
+        bool track = name == MetricCatalog.ContainerUsageSeconds;
+        IEnumerable<Measurement<double>> Observe() => Collect(CgroupKind.Container, (s, l) => value(s, l), track);
         Create(m, counter, Observe);
     }
 
     private void Pod(string name, bool counter, Func<SeriesState, double?> value)
     {
         var m = MetricCatalog.Get(name);
-        IEnumerable<Measurement<double>> Observe() => Collect(CgroupKind.Pod, (s, _) => value(s));
+        bool track = name == MetricCatalog.PodUsageSeconds;
+        IEnumerable<Measurement<double>> Observe() => Collect(CgroupKind.Pod, (s, _) => value(s), track);
         Create(m, counter, Observe);
     }
 
@@ -94,7 +137,8 @@ public sealed class OtlpExporter : ISweepObserver, IDisposable
         }
     }
 
-    private List<Measurement<double>> Collect(CgroupKind kind, Func<SeriesState, SeriesLabels, double?> value)
+    /// <param name="track">Count the attribute sets (once per series: on its usage metric, which every series has).</param>
+    private List<Measurement<double>> Collect(CgroupKind kind, Func<SeriesState, SeriesLabels, double?> value, bool track)
     {
         var result = new List<Measurement<double>>();
         lock (_state.Gate)
@@ -107,6 +151,10 @@ public sealed class OtlpExporter : ISweepObserver, IDisposable
                     continue;
                 }
                 result.Add(new Measurement<double>(v, Attributes(l, kind)));
+                if (track)
+                {
+                    _seen.Add(l);
+                }
             }
         }
         return result;

@@ -29,11 +29,16 @@ public static partial class AgentHost
     public static string Version { get; } = typeof(AgentHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>Builds the application. <paramref name="hierarchy"/> was detected (and validated) by the caller.</summary>
-    public static WebApplication Build(AgentOptions options, CgroupHierarchy hierarchy, IPEndPoint listen)
+    /// <param name="log">Where logs go when not to the process's console (a test's writer); null: the console.</param>
+    public static WebApplication Build(AgentOptions options, CgroupHierarchy hierarchy, IPEndPoint listen, TextWriter? log = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        if (options.LogFormat == "json")
+        if (log is not null)
+        {
+            builder.Logging.AddProvider(new TextWriterLoggerProvider(log));
+        }
+        else if (options.LogFormat == "json")
         {
             builder.Logging.AddJsonConsole(o =>
             {
@@ -101,24 +106,9 @@ public static partial class AgentHost
         {
             builder.Services.AddSingleton(new OtlpExporter(state, index, kube, options.ExcludeNamespaces, Version));
             builder.Services.AddSingleton<ISweepObserver>(sp => sp.GetRequiredService<OtlpExporter>());
-            builder.Services.AddOpenTelemetry()
-                .ConfigureResource(r => r.AddService("throttlewatch-agent", serviceVersion: Version)
-                    .AddAttributes([new("k8s.node.name", options.NodeName), new("host.name", Environment.MachineName)]))
-                .WithMetrics(m => m
-                    .AddMeter(OtlpExporter.MeterName)
-                    // A dense node has far more than the SDK's default 2,000 series per metric.
-                    .AddView(i => i.Meter.Name == OtlpExporter.MeterName ? new MetricStreamConfiguration { CardinalityLimit = 100_000 } : null)
-                    .AddOtlpExporter((exporter, reader) =>
-                    {
-                        if (options.OtlpEndpoint is { } endpoint)
-                        {
-                            exporter.Endpoint = OtlpEndpointUri(endpoint, options.OtlpProtocol);
-                        }
-                        exporter.Protocol = options.OtlpProtocol == "http/protobuf" ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
-                        exporter.TimeoutMilliseconds = 10_000;
-                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.OtlpInterval.TotalMilliseconds;
-                        reader.TemporalityPreference = MetricReaderTemporalityPreference.Cumulative;
-                    }));
+            builder.Services.AddSingleton(sp => new OtlpPipeline(sp.GetRequiredService<OtlpExporter>(), options, Version, sp.GetRequiredService<ILogger<OtlpPipeline>>()));
+            builder.Services.AddSingleton<ISweepObserver>(sp => sp.GetRequiredService<OtlpPipeline>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<OtlpPipeline>());
         }
 
         if (certificate is not null)

@@ -11,6 +11,12 @@ public sealed class AgentOptions
     /// <summary>How often configuration files, <c>cpu.stat.local</c> and <c>cpu.pressure</c> are read.</summary>
     public TimeSpan ConfigInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often the cgroup tree is walked for new and removed containers (and right after a sweep
+    /// finds a cgroup gone): a new container is sampled within this plus one interval.
+    /// </summary>
+    public TimeSpan DiscoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>host:port of the HTTP server; <c>127.0.0.1:9808</c> on a host, <c>0.0.0.0:9808</c> in the DaemonSet.</summary>
     public string Listen { get; set; } = "127.0.0.1:9808";
 
@@ -22,6 +28,8 @@ public sealed class AgentOptions
     public string? OtlpEndpoint { get; set; }
     public string OtlpProtocol { get; set; } = "grpc";
     public TimeSpan OtlpInterval { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>Series per OTLP metric the SDK keeps; the pipeline starts afresh at half of it (<see cref="Export.OtlpPipeline"/>).</summary>
+    public int OtlpCardinalityLimit { get; set; } = 100_000;
 
     /// <summary>PEM certificate and key for HTTPS; both or neither. Read again when they change.</summary>
     public string? TlsCertFile { get; set; }

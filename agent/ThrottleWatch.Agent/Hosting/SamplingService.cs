@@ -14,11 +14,19 @@ public interface ISweepObserver
 }
 
 /// <summary>
-/// The sampling loop: every interval, rediscover (incremental), sweep the per-second files, and on
-/// the slow cadence the rest; then fold the readings into <see cref="NodeState"/>. A sweep slower
-/// than the interval delays the next tick instead of piling up (<see cref="PeriodicTimer"/> never
-/// queues more than one tick).
+/// The sampling loop: every interval, sweep the per-second files, and the slow files of one slice of
+/// the cgroups (each cgroup once per <c>--config-interval</c>); every <c>--discovery-interval</c>,
+/// rediscover first (incremental), and after a sweep that found a cgroup gone, rediscover again;
+/// then fold the readings into <see cref="NodeState"/>. A sweep slower than the interval delays the next tick
+/// instead of piling up (<see cref="PeriodicTimer"/> never queues more than one tick).
 /// </summary>
+/// <remarks>
+/// Rediscovery walks every pod folder: at 2,000 containers it cost as much as the sweep itself when
+/// it ran every second. A new container is therefore tracked within one discovery interval plus one
+/// interval; its counters are cumulative, so what it did before its first reading still shows in its
+/// totals. A cgroup that goes is seen by the first sweep that fails to read it, and dropped in that
+/// same sweep by the rediscovery that follows.
+/// </remarks>
 internal sealed partial class SamplingService : BackgroundService
 {
     private readonly AgentOptions _options;
@@ -29,6 +37,8 @@ internal sealed partial class SamplingService : BackgroundService
     private readonly CgroupFile _procStat;
     private readonly byte[] _buffer = new byte[4096];
     private readonly int _configEvery;
+    private readonly int _discoverEvery;
+    private readonly DiscoveryChanges _noChanges = new();
 
     public SamplingService(AgentOptions options, NodeState state, Sampler sampler, IEnumerable<ISweepObserver> observers, ILogger<SamplingService> logger)
     {
@@ -39,20 +49,28 @@ internal sealed partial class SamplingService : BackgroundService
         _logger = logger;
         _procStat = new CgroupFile(Path.Combine(options.ProcRoot, "stat"), new HandleBudget(1));
         _configEvery = Math.Max(1, (int)Math.Round(options.ConfigInterval / options.Interval));
+        _discoverEvery = Math.Max(1, (int)Math.Round(options.DiscoveryInterval / options.Interval));
     }
 
     /// <summary>One sweep; public so that <c>top</c> and tests drive it without the timer.</summary>
     public void SweepOnce()
     {
         long start = Stopwatch.GetTimestamp();
-        var changes = _sampler.Rediscover();
-        bool full = _state.Sweeps % _configEvery == 0 || changes.Added.Count > 0;
-        _sampler.Sweep(full);
+        long sweep = _state.Sweeps;
+        var changes = sweep % _discoverEvery == 0 ? _sampler.Rediscover() : _noChanges;
+        _sampler.Sweep((int)(sweep % _configEvery), _configEvery);
+        // A cgroup gone is dropped now, as a rediscovery before the sweep would have done; the walk
+        // also finds what appeared meanwhile (a restarted container's new cgroup, when it is there yet).
+        var afterGone = _sampler.SawVanished ? _sampler.Rediscover() : _noChanges;
         double? nodeUsage = _procStat.Read(_buffer, out int n) == ReadStatus.Ok && ProcStat.TryParseBusySeconds(_buffer.AsSpan(0, n), out var busy) ? busy : null;
 
         lock (_state.Gate)
         {
             _state.Apply(changes, _options.Interval);
+            if (afterGone != _noChanges)
+            {
+                _state.Apply(afterGone, _options.Interval);
+            }
             foreach (var t in _sampler.Tracked)
             {
                 _state.Find(t.Identity.CgroupPath)?.Update(t);

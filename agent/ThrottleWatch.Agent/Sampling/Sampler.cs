@@ -8,7 +8,7 @@ using ThrottleWatch.Agent.Discovery;
 namespace ThrottleWatch.Agent.Sampling;
 
 /// <summary>
-/// Reads the cgroups that discovery found. <see cref="Sweep"/> reads the per-second files of every
+/// Reads the cgroups that discovery found. <see cref="Sweep(int, int)"/> reads the per-second files of every
 /// tracked cgroup and, when asked, the slow ones; in the steady state it allocates nothing.
 /// Failed reads are counted by reason, and a malformed or unreadable file is logged once with its path.
 /// </summary>
@@ -29,6 +29,8 @@ internal sealed class Sampler : IDisposable
     private readonly Dictionary<string, TrackedCgroup> _byPath = new(StringComparer.Ordinal);
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
     private bool _budgetLogged;
+    private int _nextSlot;
+    private int _vanished;
 
     public Sampler(CgroupHierarchy hierarchy, ContainerDiscovery discovery, HandleBudget budget, ILogger? logger = null)
     {
@@ -61,9 +63,13 @@ internal sealed class Sampler : IDisposable
         }
     }
 
+    /// <summary>True when a sweep found a tracked cgroup gone since the last <see cref="Rediscover"/>: time to rediscover.</summary>
+    public bool SawVanished => _vanished > 0;
+
     /// <summary>Runs discovery and starts or stops tracking what it found; new cgroups get their configuration read.</summary>
     public DiscoveryChanges Rediscover()
     {
+        _vanished = 0;
         var changes = _discovery.Refresh();
         foreach (var gone in changes.Removed)
         {
@@ -87,10 +93,15 @@ internal sealed class Sampler : IDisposable
             if (!_byPath.ContainsKey(identity.CgroupPath))
             {
                 var t = new TrackedCgroup(identity, _hierarchy.Version, _discovery.AbsolutePath(identity.CgroupPath),
-                    _hierarchy.CpuacctRoot is { } acct ? acct + identity.CgroupPath : null, _budget);
+                    _hierarchy.CpuacctRoot is { } acct ? acct + identity.CgroupPath : null, _budget)
+                {
+                    SlowSlot = _nextSlot++ & int.MaxValue,
+                };
                 _byPath.Add(identity.CgroupPath, t);
                 _tracked.Add(t);
-                ReadConfig(t);
+                int folder = t.Folder.OpenPath();
+                ReadConfig(t, folder);
+                CgroupFolder.Close(folder);
             }
         }
         return changes;
@@ -98,9 +109,21 @@ internal sealed class Sampler : IDisposable
 
     /// <summary>
     /// Reads every tracked cgroup: the per-second files always, and with <paramref name="full"/> also
-    /// the configuration, <c>cpu.stat.local</c> and <c>cpu.pressure</c>. The last reading becomes <see cref="TrackedCgroup.Previous"/>.
+    /// the configuration, <c>cpu.stat.local</c> and <c>cpu.pressure</c> (without it, only for cgroups
+    /// that never had them read). The last reading becomes <see cref="TrackedCgroup.Previous"/>.
     /// </summary>
-    public void Sweep(bool full)
+    public void Sweep(bool full) => Sweep(slice: 0, slices: full ? 1 : 0);
+
+    /// <summary>
+    /// Reads every tracked cgroup's per-second files, and the slow files of one slice of them: those
+    /// whose <see cref="TrackedCgroup.SlowSlot"/> is <paramref name="slice"/> modulo
+    /// <paramref name="slices"/>. Called with slice 0, 1, … <paramref name="slices"/> − 1 in turn,
+    /// every cgroup gets its slow files read once per round, and no sweep reads all of them: the cost
+    /// (a few files opened per cgroup) is spread instead of landing on one sweep in ten.
+    /// <paramref name="slices"/> 0 reads no slow files, 1 all of them. Cgroups whose slow files were
+    /// never read get them in any case.
+    /// </summary>
+    public void Sweep(int slice, int slices)
     {
         bool budgetWasFree = _budget.Kept < _budget.Capacity;
         foreach (var t in _tracked)
@@ -109,12 +132,24 @@ internal sealed class Sampler : IDisposable
             {
                 continue;
             }
+            bool slow = t.SlowPending || (slices > 0 && t.SlowSlot % slices == slice);
             t.Previous = t.Current;
-            ReadCounters(t, full);
-            if (full && t.Alive)
+            if (!slow)
             {
-                ReadConfig(t);
+                ReadCounters(t, full: false, folder: -1);
+                continue;
             }
+            // Four to six files of one folder: opened relative to it, each open walks one component
+            // instead of the whole path (at 2,000 containers the path walks were most of an open's cost).
+            int folder = t.Folder.OpenPath();
+            ReadCounters(t, full: true, folder);
+            // A new cgroup's configuration was read when it was found: not again in the same second.
+            if (t.Alive && !t.SlowPending)
+            {
+                ReadConfig(t, folder);
+            }
+            t.SlowPending = false;
+            CgroupFolder.Close(folder);
         }
         if (budgetWasFree && _budget.Kept >= _budget.Capacity && !_budgetLogged)
         {
@@ -123,12 +158,12 @@ internal sealed class Sampler : IDisposable
         }
     }
 
-    private void ReadCounters(TrackedCgroup t, bool full)
+    private void ReadCounters(TrackedCgroup t, bool full, int folder)
     {
         var reading = t.Current;
         reading.Timestamp = Stopwatch.GetTimestamp();
 
-        var status = t.CpuStat.Read(_buffer, out int n);
+        var status = t.CpuStat.Read(folder, _buffer, out int n);
         if (status != ReadStatus.Ok || !Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var stat))
         {
             Fail(t, t.CpuStat, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
@@ -161,7 +196,7 @@ internal sealed class Sampler : IDisposable
         {
             if ((t.Absent & TrackedCgroup.AbsentFiles.StatLocal) == 0)
             {
-                status = t.StatLocal.Read(_buffer, out n);
+                status = t.StatLocal.Read(folder, _buffer, out n);
                 if (status == ReadStatus.Ok && Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var local) && local.Has(CpuStat.Keys.ThrottledTime))
                 {
                     reading.LocalThrottledNanos = local.ThrottledNanos;
@@ -174,7 +209,7 @@ internal sealed class Sampler : IDisposable
             }
             if (t.Pressure is not null && (t.Absent & TrackedCgroup.AbsentFiles.Pressure) == 0)
             {
-                status = t.Pressure.Read(_buffer, out n);
+                status = t.Pressure.Read(folder, _buffer, out n);
                 if (status == ReadStatus.Ok && CpuPressure.TryParse(_buffer.AsSpan(0, n), out var psi))
                 {
                     reading.Pressure = psi;
@@ -189,10 +224,10 @@ internal sealed class Sampler : IDisposable
         t.Current = reading;
     }
 
-    private void ReadConfig(TrackedCgroup t)
+    private void ReadConfig(TrackedCgroup t, int folder)
     {
         var config = t.Config;
-        var status = t.Quota.Read(_buffer, out int n);
+        var status = t.Quota.Read(folder, _buffer, out int n);
         if (status != ReadStatus.Ok)
         {
             Fail(t, t.Quota, status, n);
@@ -216,7 +251,7 @@ internal sealed class Sampler : IDisposable
                 return;
             }
             config.QuotaMicros = quota;
-            status = t.Period.Read(_buffer, out n);
+            status = t.Period.Read(folder, _buffer, out n);
             if (status != ReadStatus.Ok || !CfsQuota.TryParsePeriod(_buffer.AsSpan(0, n), out ulong period))
             {
                 Fail(t, t.Period, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
@@ -227,7 +262,7 @@ internal sealed class Sampler : IDisposable
 
         if ((t.Absent & TrackedCgroup.AbsentFiles.Burst) == 0)
         {
-            status = t.Burst.Read(_buffer, out n);
+            status = t.Burst.Read(folder, _buffer, out n);
             if (status == ReadStatus.Ok && CpuBurst.TryParse(_buffer.AsSpan(0, n), out ulong burst))
             {
                 config.BurstMicros = burst;
@@ -241,7 +276,7 @@ internal sealed class Sampler : IDisposable
 
         if ((t.Absent & TrackedCgroup.AbsentFiles.Weight) == 0)
         {
-            status = t.Weight.Read(_buffer, out n);
+            status = t.Weight.Read(folder, _buffer, out n);
             bool v1 = t.Period is not null;
             ulong w = 0;
             bool ok = status == ReadStatus.Ok && (v1 ? CpuShares.TryParse(_buffer.AsSpan(0, n), out w) : CpuWeight.TryParse(_buffer.AsSpan(0, n), out w));
@@ -260,7 +295,7 @@ internal sealed class Sampler : IDisposable
     /// <summary>A file not every kernel has: absence in a live cgroup is remembered, not counted.</summary>
     private void Optional(TrackedCgroup t, CgroupFile file, ReadStatus status, int length, TrackedCgroup.AbsentFiles flag)
     {
-        if (status == ReadStatus.Vanished && Directory.Exists(Path.GetDirectoryName(file.Path)))
+        if (status == ReadStatus.Vanished && Directory.Exists(file.Folder.Path))
         {
             t.Absent |= flag;
             return;
@@ -275,6 +310,7 @@ internal sealed class Sampler : IDisposable
             if (!Directory.Exists(t.CpuDir))
             {
                 t.Alive = false;
+                _vanished++;
                 Errors.Count(ReadStatus.Vanished);
                 return;
             }

@@ -14,28 +14,31 @@ internal sealed class TrackedCgroup : IDisposable
     internal TrackedCgroup(CgroupIdentity identity, int version, string cpuDir, string? cpuacctDir, HandleBudget budget)
     {
         Identity = identity;
-        CpuDir = cpuDir;
-        CpuStat = new CgroupFile(Path.Combine(cpuDir, "cpu.stat"), budget);
-        StatLocal = new CgroupFile(Path.Combine(cpuDir, "cpu.stat.local"), null);
+        Folder = new CgroupFolder(cpuDir);
+        CpuStat = new CgroupFile(Folder, "cpu.stat", budget);
+        StatLocal = new CgroupFile(Folder, "cpu.stat.local", null);
         if (version == 1)
         {
-            Usage = cpuacctDir is null ? null : new CgroupFile(Path.Combine(cpuacctDir, "cpuacct.usage"), budget);
-            Quota = new CgroupFile(Path.Combine(cpuDir, "cpu.cfs_quota_us"), null);
-            Period = new CgroupFile(Path.Combine(cpuDir, "cpu.cfs_period_us"), null);
-            Burst = new CgroupFile(Path.Combine(cpuDir, "cpu.cfs_burst_us"), null);
-            Weight = new CgroupFile(Path.Combine(cpuDir, "cpu.shares"), null);
+            Usage = cpuacctDir is null ? null : new CgroupFile(new CgroupFolder(cpuacctDir), "cpuacct.usage", budget);
+            Quota = new CgroupFile(Folder, "cpu.cfs_quota_us", null);
+            Period = new CgroupFile(Folder, "cpu.cfs_period_us", null);
+            Burst = new CgroupFile(Folder, "cpu.cfs_burst_us", null);
+            Weight = new CgroupFile(Folder, "cpu.shares", null);
         }
         else
         {
-            Quota = new CgroupFile(Path.Combine(cpuDir, "cpu.max"), null);
-            Burst = new CgroupFile(Path.Combine(cpuDir, "cpu.max.burst"), null);
-            Weight = new CgroupFile(Path.Combine(cpuDir, "cpu.weight"), null);
-            Pressure = new CgroupFile(Path.Combine(cpuDir, "cpu.pressure"), null);
+            Quota = new CgroupFile(Folder, "cpu.max", null);
+            Burst = new CgroupFile(Folder, "cpu.max.burst", null);
+            Weight = new CgroupFile(Folder, "cpu.weight", null);
+            Pressure = new CgroupFile(Folder, "cpu.pressure", null);
         }
     }
 
     public CgroupIdentity Identity { get; }
-    public string CpuDir { get; }
+    public string CpuDir => Folder.Path;
+
+    /// <summary>The cgroup's folder in the cpu hierarchy: all its files but <c>cpuacct.usage</c> are in it.</summary>
+    internal CgroupFolder Folder { get; }
 
     internal CgroupFile CpuStat { get; }
     internal CgroupFile? Usage { get; }
@@ -54,6 +57,15 @@ internal sealed class TrackedCgroup : IDisposable
     public CgroupReading Current;
     public CgroupReading Previous;
     public CgroupConfig Config;
+
+    /// <summary>
+    /// Which sweep of each slow-cadence round reads this cgroup's slow files: cgroups are dealt round
+    /// the slots as they are found, so each sweep reads about 1/slots of them instead of all at once.
+    /// </summary>
+    internal int SlowSlot { get; init; }
+
+    /// <summary>True until the slow files were read once (<c>cpu.stat.local</c>, <c>cpu.pressure</c>): a new cgroup gets them in its first sweep.</summary>
+    internal bool SlowPending { get; set; } = true;
 
     /// <summary>False once the cgroup was seen gone; it is dropped at the next discovery.</summary>
     public bool Alive { get; internal set; } = true;

@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using ThrottleWatch.Agent.Cgroups;
+using ThrottleWatch.Agent.Discovery;
+using ThrottleWatch.Agent.Hosting;
+using ThrottleWatch.Agent.Sampling;
+
+namespace ThrottleWatch.Agent.Tests;
+
+/// <summary>
+/// The sampling loop's cadences, counted in sweeps (no clocks): discovery every
+/// <c>--discovery-interval</c> and right after a cgroup went, configuration reads spread over the
+/// sweeps of one <c>--config-interval</c>.
+/// </summary>
+public sealed class SamplingCadenceTests : IDisposable
+{
+    private const string PodUid = "0f8e9a7b-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+    private static readonly string Pod = $"/kubepods/burstable/pod{PodUid}";
+
+    private readonly TempTree _tree = new();
+
+    public void Dispose() => _tree.Dispose();
+
+    private static string Cid(int i) => i.ToString("x64", System.Globalization.CultureInfo.InvariantCulture);
+
+    private void WriteCgroup(string path, string quota)
+    {
+        _tree.Write($"cpu{path}/cpu.stat", "nr_periods 10\nnr_throttled 1\nthrottled_time 1000\n");
+        _tree.Write($"cpu{path}/cpu.cfs_quota_us", quota + "\n");
+        _tree.Write($"cpu{path}/cpu.cfs_period_us", "100000\n");
+        _tree.Write($"cpu{path}/cpu.shares", "204\n");
+        _tree.Write($"cpuacct{path}/cpuacct.usage", "5000\n");
+    }
+
+    /// <summary>A pod with <paramref name="containers"/> containers; every read reopens its file (no kept handles), so a deleted file reads as gone.</summary>
+    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config)
+    {
+        _tree.Write("cpu/cpu.shares", "1024\n");
+        _tree.Write("cpuacct/cpuacct.usage", "1\n");
+        WriteCgroup(Pod, "-1");
+        for (int i = 0; i < containers; i++)
+        {
+            WriteCgroup($"{Pod}/{Cid(i)}", "20000");
+        }
+        Assert.True(CgroupHierarchy.TryDetect(_tree.Path, "/nonexistent-proc", out var h, out var error), error);
+        var options = new AgentOptions { CgroupRoot = _tree.Path, ProcRoot = "/nonexistent-proc", Interval = TimeSpan.FromSeconds(1), DiscoveryInterval = discovery, ConfigInterval = config };
+        var state = new NodeState("n1", h!, "6.8.0");
+        var sampler = new Sampler(h!, new ContainerDiscovery(h!.CpuRoot), new HandleBudget(0));
+        var loop = new SamplingService(options, state, sampler, [], NullLogger<SamplingService>.Instance);
+        return (state, sampler, loop);
+    }
+
+    [Fact]
+    public void A_new_container_is_tracked_at_the_next_discovery_and_not_before()
+    {
+        var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromSeconds(5), config: TimeSpan.FromSeconds(10));
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce();
+        Assert.Equal(2, state.Containers);
+
+        WriteCgroup($"{Pod}/{Cid(99)}", "20000");
+        // Sweeps 1-4 only read what is tracked: the tree is not walked every second.
+        for (int sweep = 1; sweep < 5; sweep++)
+        {
+            loop.SweepOnce();
+            Assert.Equal(2, state.Containers);
+        }
+        // Sweep 5 is a discovery: within --discovery-interval, the new container is tracked and read.
+        loop.SweepOnce();
+        Assert.Equal(3, state.Containers);
+        var series = state.Series.Single(s => s.Identity.ContainerId == Cid(99));
+        Assert.True(series.Initialized);
+        Assert.Equal(0.2, series.LimitCores);
+    }
+
+    [Fact]
+    public void A_removed_container_is_dropped_by_the_sweep_that_found_it_gone()
+    {
+        var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(10));
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce();
+        loop.SweepOnce();
+        Assert.Equal(2, state.Containers);
+
+        foreach (var c in new[] { "cpu", "cpuacct" })
+        {
+            Directory.Delete(Path.Combine(_tree.Path, c + Pod, Cid(0)), recursive: true);
+        }
+        // Far from the next scheduled discovery: the failed read itself triggers one.
+        loop.SweepOnce();
+        Assert.Equal(1, state.Containers);
+        Assert.DoesNotContain(state.Series, s => s.Identity.ContainerId == Cid(0));
+        Assert.False(sampler.SawVanished);
+    }
+
+    [Fact]
+    public void Configuration_reads_are_spread_over_the_config_interval()
+    {
+        const int containers = 29;
+        const int slices = 10;
+        var (_, sampler, loop) = Start(containers, discovery: TimeSpan.FromSeconds(5), config: TimeSpan.FromSeconds(slices));
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce();
+        Assert.Equal(containers + 1, sampler.Tracked.Count);
+        Assert.All(sampler.Tracked.Where(t => t.Identity.Kind == CgroupKind.Container), t => Assert.Equal(0.2, t.Config.LimitCores));
+
+        // Every quota changes (a resize of every pod at once): each sweep picks up a tenth of them.
+        for (int i = 0; i < containers; i++)
+        {
+            _tree.Write($"cpu{Pod}/{Cid(i)}/cpu.cfs_quota_us", "50000\n");
+        }
+        int seen = 0;
+        for (int sweep = 1; sweep <= slices; sweep++)
+        {
+            loop.SweepOnce();
+            int now = sampler.Tracked.Count(t => t.Config.LimitCores == 0.5);
+            Assert.InRange(now - seen, 0, (containers + 1 + slices - 1) / slices);
+            seen = now;
+        }
+        // One whole --config-interval later, all of them.
+        Assert.Equal(containers, seen);
+    }
+}
