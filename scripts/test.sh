@@ -13,7 +13,7 @@ fi
 echo "== build (Release: warnings are errors)"
 dotnet build ThrottleWatch.sln -c Release -nologo -clp:ErrorsOnly
 
-echo "== the Dockerfile's publish step, for both image architectures"
+echo "== the Dockerfile's publish step, for both image architectures (amd64 is NativeAOT: minutes, once per run)"
 ./scripts/publish-agent.sh out/agent-amd64 amd64
 ./scripts/publish-agent.sh out/agent-arm64 arm64
 out/agent-amd64/throttlewatch-agent --help >/dev/null

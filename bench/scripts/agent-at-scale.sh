@@ -6,6 +6,8 @@
 # /sys/fs/cgroup --interval 1s`, discovering the tree as on a node) in v1 memory, cpu and cpuacct
 # cgroups of its own, scrape /metrics every 15 s (plain and gzip) for SECONDS (default 60), and print
 # one row per N: CPU, memory (cgroup and RSS), sweep and scrape times, exposition size.
+# AGENT=/path/to/throttlewatch-agent runs that build instead (a publish, e.g. NativeAOT); the default
+# is the Release build, built here.
 # Usage: sudo bench/scripts/agent-at-scale.sh [SECONDS]. Root; cgroup v1 cpu, cpuacct and memory at
 # /sys/fs/cgroup. Everything it makes is removed on exit, Ctrl-C included.
 set -euo pipefail
@@ -20,7 +22,7 @@ if [ "$seconds" -lt 30 ]; then echo "agent-at-scale.sh: SECONDS must be at least
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 bench="$repo/bench/ThrottleWatch.Benchmarks/bin/Release/net10.0/ThrottleWatch.Benchmarks"
-agent="$repo/agent/ThrottleWatch.Agent/bin/Release/net10.0/throttlewatch-agent"
+agent="${AGENT:-$repo/agent/ThrottleWatch.Agent/bin/Release/net10.0/throttlewatch-agent}"
 cg=/sys/fs/cgroup
 name="throttlewatch-agent-bench-$$"
 
@@ -69,7 +71,10 @@ trap 'echo "interrupted; cleaning up" >&2; exit 130' INT TERM HUP
 
 echo "== build"
 # Release: warnings are errors (Directory.Build.props). The output is shown only when a build fails.
-for project in "$repo/bench/ThrottleWatch.Benchmarks/ThrottleWatch.Benchmarks.csproj" "$repo/agent/ThrottleWatch.Agent"; do
+projects=("$repo/bench/ThrottleWatch.Benchmarks/ThrottleWatch.Benchmarks.csproj")
+[ -n "${AGENT:-}" ] || projects+=("$repo/agent/ThrottleWatch.Agent")
+[ -x "$agent" ] || [ -z "${AGENT:-}" ] || { echo "agent-at-scale.sh: AGENT=$agent is not an executable" >&2; exit 2; }
+for project in "${projects[@]}"; do
     if ! out="$(dotnet build "$project" -c Release --nologo -v quiet --disable-build-servers 2>&1)"; then
         echo "$out" >&2
         exit 1
@@ -79,6 +84,7 @@ done
 echo "== machine"
 echo "nproc $(nproc), kernel $(uname -r), dotnet $(dotnet --version), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), open-file limit $(ulimit -Sn) (hard $(ulimit -Hn)), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "commit $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown); SECONDS $seconds, scrape every ${step}s"
+echo "agent $agent"
 
 # p50 and p99 of the numbers on stdin, nearest rank.
 percentiles() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "- -"; exit } i = int(0.5 * NR + 0.999999); j = int(0.99 * NR + 0.999999); print v[i], v[j] }'; }

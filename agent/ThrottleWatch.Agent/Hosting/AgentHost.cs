@@ -95,8 +95,10 @@ public static partial class AgentHost
         if (kubeConfig is not null)
         {
             builder.Services.AddSingleton(index!);
-            builder.Services.AddSingleton<IKubernetes>(_ => new Kubernetes(kubeConfig));
-            builder.Services.AddHostedService(sp => new PodWatcher(sp.GetRequiredService<IKubernetes>(), options.NodeName, index!, kube,
+            // One client for the watch (which needs the concrete client's HttpClient) and the authorizer.
+            builder.Services.AddSingleton(_ => new Kubernetes(kubeConfig));
+            builder.Services.AddSingleton<IKubernetes>(sp => sp.GetRequiredService<Kubernetes>());
+            builder.Services.AddHostedService(sp => new PodWatcher(sp.GetRequiredService<Kubernetes>(), options.NodeName, index!, kube,
                 options.WatchTimeout, sp.GetRequiredService<ILogger<PodWatcher>>()));
         }
 

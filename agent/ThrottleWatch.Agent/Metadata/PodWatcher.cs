@@ -15,7 +15,7 @@ namespace ThrottleWatch.Agent.Metadata;
 /// jitter): never a re-list in a tight loop.
 /// </summary>
 public sealed class PodWatcher(
-    IKubernetes client,
+    Kubernetes client,
     string nodeName,
     PodIndex index,
     KubernetesStatus status,
@@ -122,12 +122,7 @@ public sealed class PodWatcher(
             var started = DateTime.UtcNow;
             try
             {
-                await foreach (var (type, pod) in client.CoreV1.WatchListPodForAllNamespacesAsync(
-                    allowWatchBookmarks: true,
-                    fieldSelector: Selector,
-                    resourceVersion: rv,
-                    timeoutSeconds: (int)watchTimeout.TotalSeconds,
-                    onError: e =>
+                await foreach (var (type, pod) in PodWatchStream.WatchAsync(client, Selector, rv, (int)watchTimeout.TotalSeconds, onError: e =>
                 {
                     if (e is KubernetesException { Status.Code: 410 })
                     {
@@ -139,7 +134,7 @@ public sealed class PodWatcher(
                         status.CountWatchError();
                         MetadataLog.BadEvent(logger, Describe(e));
                     }
-                }, cancellationToken: watchCancel.Token).ConfigureAwait(false))
+                }, watchCancel.Token).ConfigureAwait(false))
                 {
                     // Applied first, then the version moves on: an event is never skipped on resume.
                     await ApplyAsync(type, pod, stop).ConfigureAwait(false);
