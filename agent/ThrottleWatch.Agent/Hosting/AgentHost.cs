@@ -32,7 +32,8 @@ public static partial class AgentHost
     /// <param name="log">Where logs go when not to the process's console (a test's writer); null: the console.</param>
     public static WebApplication Build(AgentOptions options, CgroupHierarchy hierarchy, IPEndPoint listen, TextWriter? log = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // The agent reads no appsettings.json: nothing to look for in the working directory, nothing to watch.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         if (log is not null)
         {
