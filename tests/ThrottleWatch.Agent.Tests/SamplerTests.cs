@@ -148,6 +148,32 @@ public sealed class SamplerTests : IDisposable
         Assert.DoesNotContain(sampler.Tracked, t => t.Identity.ContainerId == CidA);
     }
 
+    [Theory]
+    [InlineData(0)]     // reopened per read: the open walks a path whose folder is now a file (ENOTDIR)
+    [InlineData(1000)]  // kept handles and a folder handle: the slow files' open finds the folder gone
+    public void A_cgroup_folder_replaced_by_a_file_is_vanished_not_an_error(int budget)
+    {
+        WriteV1Container(CidA, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
+        WriteV1Container(CidB, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
+        var (_, sampler) = Start(new HandleBudget(budget));
+        using var _ = sampler;
+        sampler.Rediscover();
+        sampler.Sweep(full: true);
+        foreach (var controller in new[] { "cpu", "cpuacct" })
+        {
+            var dir = Path.Combine(_tree.Path, $"{controller}{Pod}/{CidA}");
+            Directory.Delete(dir, recursive: true);
+            File.WriteAllText(dir, "nr_periods 1\n");
+        }
+        sampler.Sweep(full: true);
+
+        Assert.Equal(0, sampler.Errors[ReadStatus.Io] + sampler.Errors[ReadStatus.Malformed]);
+        Assert.Empty(_log.Messages);
+        Assert.True(Find(sampler, CidB).Current.Valid);
+        var changes = sampler.Rediscover();
+        Assert.Contains(changes.Removed, i => i.ContainerId == CidA);
+    }
+
     [Fact]
     public void Files_an_older_kernel_lacks_are_absent_not_errors()
     {

@@ -168,7 +168,8 @@ public sealed unsafe class CgroupFile : IDisposable
 
     internal static ReadStatus FromErrno(int errno) => errno switch
     {
-        Native.ENOENT or Native.ENODEV or Native.ESRCH => ReadStatus.Vanished,
+        // ENOTDIR: a folder on the path became something else (a file): the cgroup is gone all the same.
+        Native.ENOENT or Native.ENODEV or Native.ESRCH or Native.ENOTDIR => ReadStatus.Vanished,
         Native.EACCES or Native.EPERM => ReadStatus.Permission,
         Native.EMFILE or Native.ENFILE => ReadStatus.OpenFiles,
         _ => ReadStatus.Io,
