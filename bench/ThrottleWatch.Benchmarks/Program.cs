@@ -1,11 +1,13 @@
 using BenchmarkDotNet.Running;
 using ThrottleWatch.Benchmarks;
+using ThrottleWatch.Benchmarks.Recording;
 using ThrottleWatch.Benchmarks.Sweep;
 
 // parsers [BenchmarkDotNet args]   the cgroup file parsers under BenchmarkDotNet (the default)
 // sweep --n N [--rounds R] [--sweeps S] [...]   the agent's sweep over N real cgroups, beside C and a naive reader
 // tree --n N [--per-pod P] [--busy B] [--ready-file FILE]   builds the sweep's tree and holds it until SIGINT/SIGTERM
 // cleanup                          removes cgroups left by a sweep or tree run that was killed
+// recording --containers N --out FILE [...]   streams an agent-shaped OpenMetrics recording for promtool backfill
 string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "parsers";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 
@@ -20,6 +22,8 @@ switch (verb)
         return TreeCommand.Run(rest, Console.Out, Console.Error);
     case "cleanup":
         return SweepCommand.Cleanup(Console.Out, Console.Error);
+    case "recording":
+        return RecordingCommand.Run(rest, Console.Out, Console.Error);
     default:
         Console.Error.WriteLine($"error: unknown verb '{verb}': use 'parsers' (default), 'sweep --n N', 'tree --n N' or 'cleanup'");
         return 2;
