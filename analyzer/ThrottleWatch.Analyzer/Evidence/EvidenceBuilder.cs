@@ -105,9 +105,14 @@ public sealed class EvidenceBuilder(IMetricSource source, Selector selector, int
         var request = await Ask(Request, s, grid, cancel).ConfigureAwait(false);
         var limit = await Ask(Limit, s, grid, cancel).ConfigureAwait(false);
 
+        // Where each container ran needs no steps: one point whose window is the whole range (the same
+        // samples the grid's windows cover) answers it, a few hundred bytes per container instead of a
+        // count at each of 2,000 steps, and the server reads each sample once instead of twice.
         Interlocked.Increment(ref _queries);
+        var whole = grid.End - (grid.Start - grid.Window);
+        var once = new StepGrid(grid.End, grid.End, whole, whole);
         var placement = new Dictionary<ContainerKey, (SortedSet<string> Nodes, string Qos)>();
-        foreach (var series in await source.QueryAsync(Placement, s, grid, cancel).ConfigureAwait(false))
+        foreach (var series in await source.QueryAsync(Placement, s, once, cancel).ConfigureAwait(false))
         {
             if (KeyOf(series.Labels) is not { } key)
             {
