@@ -152,7 +152,10 @@ for r in rows:
     shape = r["query"].split("{")[0] + "…" + r["query"].split("]")[-1] if "{" in r["query"] else r["query"]
     k = kinds[shape]
     k[0] += 1; k[1] += r["eval"]; k[2] += len(body); k[3] = max(k[3], r["touched"])
+import re
+aggregated = sum(1 for r in rows if re.match(r"^(sum|avg|max|count) by \(", r["query"]))
 print(f"queries\t{len(rows)}")
+print(f"aggregated\t{aggregated}")
 print(f"answer_bytes\t{total_bytes}")
 print(f"largest_bytes\t{biggest[0]}")
 print(f"largest_series\t{biggest[2]}")
@@ -173,6 +176,7 @@ get() { awk -F'\t' -v k="$1" '$1 == k {print $2}' "$work/summary.txt"; }
 echo "query shapes (count, Prometheus eval s, answer MiB, most raw samples one query touched, query):"
 awk -F'\t' '$1 == "shape" {printf "  %3d  %6.1f s  %7.1f MiB  %9d  %s\n", $2, $3, $4, $5, $6}' "$work/summary.txt"
 echo "largest answer: $(get largest_query) ($(get largest_series) series, $(get largest_points) points)"
+echo "queries that aggregate (sum|avg|max|count by (...)): $(get aggregated) of $(get queries)"
 echo "every query_range step: $(get min_step) to $(get max_step) s; at most $(get max_touched) raw samples touched by one query, of $samples"
 echo "recommend's api/v1 requests by Prometheus /metrics: $((requests_after - requests_before)), $(( (${bytes_after%.*} - ${bytes_before%.*}) / 1048576 )) MiB answered"
 
