@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using ThrottleWatch.Benchmarks;
+using ThrottleWatch.Benchmarks.Recording;
 using ThrottleWatch.Benchmarks.Reliability;
 using ThrottleWatch.Benchmarks.Sweep;
 
@@ -10,6 +11,7 @@ using ThrottleWatch.Benchmarks.Sweep;
 // churn --per-minute R [...]       creates and removes container cgroups at R a minute until SIGINT/SIGTERM
 // churn-heap [--rounds R] [--per-round N]   the in-process agent's live heap after a full GC, round after round of churn
 // scrape-load --url URL [--scrapers N] [--seconds S] [...]   N concurrent scrapers: errors and latency percentiles
+// recording --containers N --out FILE [...]   streams an agent-shaped OpenMetrics recording for promtool backfill
 string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "parsers";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 
@@ -30,6 +32,8 @@ switch (verb)
         return ScrapeLoadCommand.Run(rest, Console.Out, Console.Error);
     case "cleanup":
         return SweepCommand.Cleanup(Console.Out, Console.Error);
+    case "recording":
+        return RecordingCommand.Run(rest, Console.Out, Console.Error);
     default:
         Console.Error.WriteLine($"error: unknown verb '{verb}': use 'parsers' (default), 'sweep --n N', 'tree --n N', 'churn --per-minute R', 'churn-heap', 'scrape-load --url URL' or 'cleanup'");
         return 2;

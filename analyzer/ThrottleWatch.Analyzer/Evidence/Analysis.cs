@@ -61,5 +61,23 @@ public static class Analysis
         return new AnalysisResult(report, series);
     }
 
-    private static double?[] Nullable(double[] values) => values.Select(v => double.IsNaN(v) ? (double?)null : Math.Round(v, 6)).ToArray();
+    /// <summary>The values as the charts take them: null for NaN, rounded to 6 decimals; a view, not a copy (1,000 containers × 2,000 steps).</summary>
+    private static NullableView Nullable(double[] values) => new(values);
+
+    private sealed class NullableView(double[] values) : IReadOnlyList<double?>
+    {
+        public double? this[int index] => double.IsNaN(values[index]) ? null : Math.Round(values[index], 6);
+
+        public int Count => values.Length;
+
+        public IEnumerator<double?> GetEnumerator()
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }

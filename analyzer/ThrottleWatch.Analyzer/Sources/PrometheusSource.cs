@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
 using ThrottleWatch.Contracts;
 
@@ -97,42 +99,61 @@ public sealed class PrometheusSource : IMetricSource, IDisposable
             _sent.Add(promql);
         }
         var url = $"api/v1/query_range?query={Uri.EscapeDataString(promql)}&start={Unix(grid.Start)}&end={Unix(grid.End)}&step={(long)grid.Step.TotalSeconds}";
-        using var doc = await GetAsync(url, cancel).ConfigureAwait(false);
+        // A matrix for a batch of namespaces is tens of megabytes of JSON: it is read straight from
+        // the UTF-8 bytes into the per-step arrays, with neither a string nor a document tree in between.
+        var (body, length) = await GetBytesAsync(url, cancel).ConfigureAwait(false);
         try
         {
-            return ReadMatrix(doc.RootElement.GetProperty("data"), grid);
+            return MatrixReader.Read(body.AsSpan(0, length), grid);
         }
-        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (JsonException e)
+        {
+            throw new SourceUnavailableException($"{_http.BaseAddress} answered something that is not JSON: {Head(body, length)}", e);
+        }
+        catch (MatrixReader.NotPrometheusException)
+        {
+            throw new SourceUnavailableException($"{_http.BaseAddress} did not answer like the Prometheus API: {Head(body, length)}");
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
             throw new SourceUnavailableException($"{_http.BaseAddress} answered a range query in an unexpected shape: {e.Message}", e);
         }
-    }
-
-    private static List<StepSeries> ReadMatrix(JsonElement data, StepGrid grid)
-    {
-        var result = new List<StepSeries>();
-        long start = grid.Start.ToUnixTimeSeconds();
-        long step = (long)grid.Step.TotalSeconds;
-        foreach (var s in data.GetProperty("result").EnumerateArray())
+        finally
         {
-            var labels = s.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal);
-            var values = new double[grid.Count];
-            Array.Fill(values, double.NaN);
-            foreach (var point in s.GetProperty("values").EnumerateArray())
-            {
-                double t = point[0].GetDouble();
-                int i = (int)Math.Round((t - start) / step);
-                if (i >= 0 && i < values.Length && double.TryParse(point[1].GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
-                {
-                    values[i] = v;
-                }
-            }
-            result.Add(new StepSeries(labels, values));
+            ArrayPool<byte>.Shared.Return(body);
         }
-        return result;
     }
 
     private async Task<JsonDocument> GetAsync(string url, CancellationToken cancel)
+    {
+        var (body, length) = await GetBytesAsync(url, cancel).ConfigureAwait(false);
+        try
+        {
+            var doc = JsonDocument.Parse(body.AsMemory(0, length).ToArray());
+            if (doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("status", out var status) || status.GetString() != "success"
+                || !doc.RootElement.TryGetProperty("data", out _))
+            {
+                doc.Dispose();
+                throw new SourceUnavailableException($"{_http.BaseAddress} did not answer like the Prometheus API: {Head(body, length)}");
+            }
+            return doc;
+        }
+        catch (JsonException e)
+        {
+            throw new SourceUnavailableException($"{_http.BaseAddress} answered something that is not JSON: {Head(body, length)}", e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    /// <summary>
+    /// A successful answer's body in a pooled buffer (the caller returns it), at most
+    /// <see cref="MaxResponseBytes"/>; errors of the server or the network become the source's exceptions.
+    /// </summary>
+    private async Task<(byte[] Body, int Length)> GetBytesAsync(string url, CancellationToken cancel)
     {
         HttpResponseMessage response;
         try
@@ -153,41 +174,55 @@ public sealed class PrometheusSource : IMetricSource, IDisposable
             {
                 throw new SourceUnavailableException($"Prometheus answered {response.Content.Headers.ContentLength} bytes, more than {MaxResponseBytes}: narrow --namespace or --selector");
             }
-            string body;
+            byte[] body = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(response.Content.Headers.ContentLength ?? 0, 0, MaxResponseBytes) + 4096);
+            int length = 0;
             try
             {
-                body = await response.Content.ReadAsStringAsync(cancel).ConfigureAwait(false);
+                using var stream = await response.Content.ReadAsStreamAsync(cancel).ConfigureAwait(false);
+                while (true)
+                {
+                    if (length == body.Length)
+                    {
+                        if (length >= MaxResponseBytes)
+                        {
+                            throw new SourceUnavailableException($"Prometheus answered more than {MaxResponseBytes} bytes: narrow --namespace or --selector");
+                        }
+                        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * body.Length, MaxResponseBytes));
+                        body.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(body);
+                        body = bigger;
+                    }
+                    int n = await stream.ReadAsync(body.AsMemory(length), cancel).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+                    length += n;
+                }
             }
             catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancel.IsCancellationRequested)
             {
+                ArrayPool<byte>.Shared.Return(body);
                 throw new SourceUnavailableException($"Prometheus at {_http.BaseAddress} broke off its answer: {e.Message}", e);
             }
-            if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity)
+            catch
             {
-                throw new BadInputException($"Prometheus rejected a query: {ErrorOf(body)}");
+                ArrayPool<byte>.Shared.Return(body);
+                throw;
             }
             if (!response.IsSuccessStatusCode)
             {
-                throw new SourceUnavailableException($"Prometheus at {_http.BaseAddress} answered HTTP {(int)response.StatusCode}: {ErrorOf(body)}");
+                string text = Encoding.UTF8.GetString(body, 0, length);
+                ArrayPool<byte>.Shared.Return(body);
+                throw response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity
+                    ? new BadInputException($"Prometheus rejected a query: {ErrorOf(text)}")
+                    : new SourceUnavailableException($"Prometheus at {_http.BaseAddress} answered HTTP {(int)response.StatusCode}: {ErrorOf(text)}");
             }
-            try
-            {
-                var doc = JsonDocument.Parse(body);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object
-                    || !doc.RootElement.TryGetProperty("status", out var status) || status.GetString() != "success"
-                    || !doc.RootElement.TryGetProperty("data", out _))
-                {
-                    doc.Dispose();
-                    throw new SourceUnavailableException($"{_http.BaseAddress} did not answer like the Prometheus API: {Cut(body)}");
-                }
-                return doc;
-            }
-            catch (JsonException e)
-            {
-                throw new SourceUnavailableException($"{_http.BaseAddress} answered something that is not JSON: {Cut(body)}", e);
-            }
+            return (body, length);
         }
     }
+
+    private static string Head(byte[] body, int length) => Cut(Encoding.UTF8.GetString(body, 0, Math.Min(length, 400)));
 
     private static string ErrorOf(string body)
     {
