@@ -89,29 +89,15 @@ internal static class ChurnCommand
             return 2;
         }
 
-        if (!CgroupHierarchy.TryDetect("/sys/fs/cgroup", "/proc", out var hierarchy, out var detectError))
+        if (!BenchHost.TryV1(error, out var hierarchy, out var cpuacctRoot))
         {
-            error.WriteLine($"error: {detectError}");
             return 1;
         }
-        if (hierarchy!.Version != 1 || hierarchy.CpuacctRoot is null)
-        {
-            error.WriteLine($"error: this needs the cgroup v1 cpu and cpuacct controllers; found {hierarchy.Mode}");
-            return 1;
-        }
-
-        using var stop = new ManualResetEventSlim();
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Set();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+        using var signal = new StopSignal();
+        var stop = signal.Event;
 
         using var log = logFile is null ? TextWriter.Null : new StreamWriter(logFile, append: false) { AutoFlush = true };
-        var churn = new Churn(hierarchy.CpuRoot, hierarchy.CpuacctRoot, log)
+        var churn = new Churn(hierarchy.CpuRoot, cpuacctRoot, log)
         {
             ProcessEvery = Math.Max(0, processEvery),
             QuotaEvery = Math.Max(0, quotaEvery),

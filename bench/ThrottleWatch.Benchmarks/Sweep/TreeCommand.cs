@@ -66,32 +66,18 @@ internal static class TreeCommand
             return 2;
         }
 
-        if (!CgroupHierarchy.TryDetect("/sys/fs/cgroup", "/proc", out var hierarchy, out var detectError))
+        if (!BenchHost.TryV1(error, out var hierarchy, out var cpuacctRoot))
         {
-            error.WriteLine($"error: {detectError}");
             return 1;
         }
-        if (hierarchy!.Version != 1 || hierarchy.CpuacctRoot is null)
-        {
-            error.WriteLine($"error: this needs the cgroup v1 cpu and cpuacct controllers; found {hierarchy.Mode}");
-            return 1;
-        }
+        using var signal = new StopSignal();
+        var stop = signal.Event;
 
-        using var stop = new ManualResetEventSlim();
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Set();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
-
-        BenchTree.RemoveStale(hierarchy.CpuRoot, hierarchy.CpuacctRoot, error);
+        BenchTree.RemoveStale(hierarchy.CpuRoot, cpuacctRoot, error);
         BenchTree? tree = null;
         try
         {
-            tree = BenchTree.Create(hierarchy.CpuRoot, hierarchy.CpuacctRoot, n.Value, perPod, busy, () => stop.IsSet);
+            tree = BenchTree.Create(hierarchy.CpuRoot, cpuacctRoot, n.Value, perPod, busy, () => stop.IsSet);
             string line = string.Create(CultureInfo.InvariantCulture,
                 $"{tree.Containers} {tree.Pods} {tree.QuotaContainers} {tree.BusyProcesses} {tree.Name}");
             output.WriteLine(line);
