@@ -35,53 +35,14 @@ internal static class ChurnCommand
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        int perMinute = 0, minLife = 5, maxLife = 40, processEvery = 4, quotaEvery = 3;
-        string? logFile = null, readyFile = null;
-        for (int i = 0; i < args.Length; i++)
+        if (BenchFlags.Parse(args, Usage, output, error, ["--log", "--ready-file"],
+                ["--per-minute", "--min-life", "--max-life", "--process-every", "--quota-every"], out var flags) is { } exit)
         {
-            string flag = args[i];
-            if (flag is "--help" or "-h")
-            {
-                output.WriteLine(Usage);
-                return 0;
-            }
-            if (i + 1 >= args.Length)
-            {
-                error.WriteLine($"error: {flag} needs a value");
-                error.WriteLine(Usage);
-                return 2;
-            }
-            string value = args[++i];
-            if (flag is "--log" or "--ready-file")
-            {
-                if (flag == "--log")
-                {
-                    logFile = value;
-                }
-                else
-                {
-                    readyFile = value;
-                }
-                continue;
-            }
-            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v))
-            {
-                error.WriteLine($"error: {flag} needs a whole number, not '{value}'");
-                return 2;
-            }
-            switch (flag)
-            {
-                case "--per-minute": perMinute = v; break;
-                case "--min-life": minLife = v; break;
-                case "--max-life": maxLife = v; break;
-                case "--process-every": processEvery = v; break;
-                case "--quota-every": quotaEvery = v; break;
-                default:
-                    error.WriteLine($"error: unknown flag '{flag}'");
-                    error.WriteLine(Usage);
-                    return 2;
-            }
+            return exit;
         }
+        int perMinute = flags.Number("--per-minute", 0), minLife = flags.Number("--min-life", 5), maxLife = flags.Number("--max-life", 40);
+        int processEvery = flags.Number("--process-every", 4), quotaEvery = flags.Number("--quota-every", 3);
+        string? logFile = flags.Text("--log"), readyFile = flags.Text("--ready-file");
         if (perMinute < 1 || minLife < 1 || maxLife < minLife)
         {
             error.WriteLine("error: --per-minute and --min-life must be at least 1, --max-life at least --min-life");

@@ -29,44 +29,12 @@ internal static class ScrapeLoadCommand
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        string? url = null;
-        int scrapers = 100, seconds = 60, minContainers = 0;
-        for (int i = 0; i < args.Length; i++)
+        if (BenchFlags.Parse(args, Usage, output, error, ["--url"], ["--scrapers", "--seconds", "--min-containers"], out var flags) is { } exit)
         {
-            string flag = args[i];
-            if (flag is "--help" or "-h")
-            {
-                output.WriteLine(Usage);
-                return 0;
-            }
-            if (i + 1 >= args.Length)
-            {
-                error.WriteLine($"error: {flag} needs a value");
-                error.WriteLine(Usage);
-                return 2;
-            }
-            string value = args[++i];
-            if (flag == "--url")
-            {
-                url = value;
-                continue;
-            }
-            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v))
-            {
-                error.WriteLine($"error: {flag} needs a whole number, not '{value}'");
-                return 2;
-            }
-            switch (flag)
-            {
-                case "--scrapers": scrapers = v; break;
-                case "--seconds": seconds = v; break;
-                case "--min-containers": minContainers = v; break;
-                default:
-                    error.WriteLine($"error: unknown flag '{flag}'");
-                    error.WriteLine(Usage);
-                    return 2;
-            }
+            return exit;
         }
+        string? url = flags.Text("--url");
+        int scrapers = flags.Number("--scrapers", 100), seconds = flags.Number("--seconds", 60), minContainers = flags.Number("--min-containers", 0);
         if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || scrapers < 1 || seconds < 1)
         {
             error.WriteLine("error: --url must be an absolute URL, --scrapers and --seconds at least 1");

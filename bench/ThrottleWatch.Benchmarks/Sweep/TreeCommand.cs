@@ -20,45 +20,13 @@ internal static class TreeCommand
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        int? n = null;
-        int perPod = 3, busy = 3;
-        string? readyFile = null;
-        for (int i = 0; i < args.Length; i++)
+        if (BenchFlags.Parse(args, Usage, output, error, ["--ready-file"], ["--n", "--per-pod", "--busy"], out var flags) is { } exit)
         {
-            string flag = args[i];
-            if (flag is "--help" or "-h")
-            {
-                output.WriteLine(Usage);
-                return 0;
-            }
-            if (i + 1 >= args.Length)
-            {
-                error.WriteLine($"error: {flag} needs a value");
-                error.WriteLine(Usage);
-                return 2;
-            }
-            string value = args[++i];
-            if (flag == "--ready-file")
-            {
-                readyFile = value;
-                continue;
-            }
-            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v))
-            {
-                error.WriteLine($"error: {flag} needs a whole number, not '{value}'");
-                return 2;
-            }
-            switch (flag)
-            {
-                case "--n": n = v; break;
-                case "--per-pod": perPod = v; break;
-                case "--busy": busy = v; break;
-                default:
-                    error.WriteLine($"error: unknown flag '{flag}'");
-                    error.WriteLine(Usage);
-                    return 2;
-            }
+            return exit;
         }
+        int? n = flags.Number("--n");
+        int perPod = flags.Number("--per-pod", 3), busy = flags.Number("--busy", 3);
+        string? readyFile = flags.Text("--ready-file");
         if (n is not > 0 || perPod < 1)
         {
             error.WriteLine("error: --n and --per-pod must be at least 1");
