@@ -7,7 +7,8 @@
 # cgroups of its own, scrape /metrics every 15 s (plain and gzip) for SECONDS (default 60), and print
 # one row per N: CPU, memory (cgroup and RSS), sweep and scrape times, exposition size.
 # AGENT=/path/to/throttlewatch-agent runs that build instead (a publish, e.g. NativeAOT); the default
-# is the Release build, built here.
+# is the Release build, built here. AGENT_ARGS adds flags to its command line (for example
+# AGENT_ARGS="--config-interval 1h" to see what the slow configuration reads cost).
 # Usage: sudo bench/scripts/agent-at-scale.sh [SECONDS]. Root; cgroup v1 cpu, cpuacct and memory at
 # /sys/fs/cgroup. Everything it makes is removed on exit, Ctrl-C included.
 set -euo pipefail
@@ -84,7 +85,7 @@ done
 echo "== machine"
 echo "nproc $(nproc), kernel $(uname -r), dotnet $(dotnet --version), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), open-file limit $(ulimit -Sn) (hard $(ulimit -Hn)), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "commit $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown); SECONDS $seconds, scrape every ${step}s"
-echo "agent $agent"
+echo "agent $agent ${AGENT_ARGS:-}"
 
 # p50 and p99 of the numbers on stdin, nearest rank.
 percentiles() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "- -"; exit } i = int(0.5 * NR + 0.999999); j = int(0.99 * NR + 0.999999); print v[i], v[j] }'; }
@@ -139,7 +140,7 @@ for n in $sizes; do
     # The wrapper moves itself into the agent's cgroups, then becomes the agent: every byte and every
     # nanosecond of the agent's is counted from its first instruction.
     sh -c 'for c in memory cpu cpuacct; do echo $$ > "$1/$c/$2/cgroup.procs"; done; shift 2; exec "$@"' sh "$cg" "$name" \
-        "$agent" run --cgroup-root "$cg" --proc-root /proc --listen "127.0.0.1:$port" --interval 1s \
+        "$agent" run --cgroup-root "$cg" --proc-root /proc --listen "127.0.0.1:$port" --interval 1s ${AGENT_ARGS:-} \
         >"$work/agent.out" 2>"$work/agent.err" &
     agent_pid=$!
     started=$(date +%s.%N)

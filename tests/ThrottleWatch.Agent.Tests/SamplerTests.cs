@@ -195,13 +195,14 @@ public sealed class SamplerTests : IDisposable
     {
         WriteV1Container(CidA, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
         WriteV1Container(CidB, "nr_periods 1\nnr_throttled 0\nthrottled_time 0\n", 1);
-        var budget = new HandleBudget(2); // three cgroups (pod, A, B) want two handles each
+        var budget = new HandleBudget(2); // two containers want two handles each (a pod keeps none)
         var (_, sampler) = Start(budget);
         using var _ = sampler;
         sampler.Rediscover();
         sampler.Sweep(full: false);
         Assert.Equal(2, budget.Kept);
-        Assert.True(sampler.DegradedCount >= 2);
+        Assert.Equal(1, sampler.DegradedCount);
+        Assert.All(sampler.Tracked, t => Assert.False(t.Identity.Kind == CgroupKind.Pod && t.Degraded));
         Assert.All(sampler.Tracked, t => Assert.True(t.Current.Valid));
         Assert.Single(_log.Messages, m => m.Contains("budget", StringComparison.Ordinal));
 
@@ -210,12 +211,10 @@ public sealed class SamplerTests : IDisposable
         sampler.Sweep(full: false);
         Assert.Equal(7UL, Find(sampler, CidB).Current.Stat.NrPeriods);
 
-        // Containers go; their handles return to the budget and the rest take them.
-        foreach (var cid in new[] { CidA, CidB })
-        {
-            Directory.Delete(Path.Combine(_tree.Path, $"cpu{Pod}/{cid}"), true);
-            Directory.Delete(Path.Combine(_tree.Path, $"cpuacct{Pod}/{cid}"), true);
-        }
+        // The container holding the handles goes; they return to the budget and the degraded one takes them.
+        var holder = sampler.Tracked.Single(t => t.Identity.Kind == CgroupKind.Container && !t.Degraded).Identity.ContainerId!;
+        Directory.Delete(Path.Combine(_tree.Path, $"cpu{Pod}/{holder}"), true);
+        Directory.Delete(Path.Combine(_tree.Path, $"cpuacct{Pod}/{holder}"), true);
         sampler.Rediscover();
         sampler.Sweep(full: false);
         Assert.Equal(0, sampler.DegradedCount);

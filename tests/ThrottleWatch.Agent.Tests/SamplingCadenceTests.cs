@@ -32,7 +32,7 @@ public sealed class SamplingCadenceTests : IDisposable
     }
 
     /// <summary>A pod with <paramref name="containers"/> containers; every read reopens its file (no kept handles), so a deleted file reads as gone.</summary>
-    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config)
+    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config, int handles = 0)
     {
         _tree.Write("cpu/cpu.shares", "1024\n");
         _tree.Write("cpuacct/cpuacct.usage", "1\n");
@@ -44,7 +44,7 @@ public sealed class SamplingCadenceTests : IDisposable
         Assert.True(CgroupHierarchy.TryDetect(_tree.Path, "/nonexistent-proc", out var h, out var error), error);
         var options = new AgentOptions { CgroupRoot = _tree.Path, ProcRoot = "/nonexistent-proc", Interval = TimeSpan.FromSeconds(1), DiscoveryInterval = discovery, ConfigInterval = config };
         var state = new NodeState("n1", h!, "6.8.0");
-        var sampler = new Sampler(h!, new ContainerDiscovery(h!.CpuRoot), new HandleBudget(0));
+        var sampler = new Sampler(h!, new ContainerDiscovery(h!.CpuRoot), new HandleBudget(handles));
         var loop = new SamplingService(options, state, sampler, [], NullLogger<SamplingService>.Instance);
         return (state, sampler, loop);
     }
@@ -121,5 +121,64 @@ public sealed class SamplingCadenceTests : IDisposable
         }
         // One whole --config-interval later, all of them.
         Assert.Equal(containers, seen);
+    }
+    [Fact]
+    public void Shares_alone_are_read_every_sixth_configuration_read_and_with_any_quota_change()
+    {
+        // --config-interval equal to --interval: every sweep reads every cgroup's configuration.
+        var (_, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(1));
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce(); // found: configuration read 0, everything
+        TrackedCgroup Tracked(int i) => sampler.Tracked.Single(t => t.Identity.ContainerId == Cid(i));
+        Assert.Equal(204UL, Tracked(0).Config.Shares);
+
+        // Container 0: a request-only resize (shares). Container 1: request and limit (shares and quota).
+        _tree.Write($"cpu{Pod}/{Cid(0)}/cpu.shares", "512\n");
+        _tree.Write($"cpu{Pod}/{Cid(1)}/cpu.shares", "512\n");
+        _tree.Write($"cpu{Pod}/{Cid(1)}/cpu.cfs_quota_us", "50000\n");
+
+        loop.SweepOnce(); // configuration read 1: the quota only, but it changed for container 1
+        Assert.Equal(0.5, Tracked(1).Config.LimitCores);
+        Assert.Equal(512UL, Tracked(1).Config.Shares);
+        Assert.Equal(204UL, Tracked(0).Config.Shares);
+        for (int read = 2; read < Sampler.FullConfigEvery; read++)
+        {
+            loop.SweepOnce();
+            Assert.Equal(204UL, Tracked(0).Config.Shares);
+        }
+        loop.SweepOnce(); // configuration read 6: everything again
+        Assert.Equal(512UL, Tracked(0).Config.Shares);
+        Assert.Equal(0.2, Tracked(0).Config.LimitCores);
+    }
+    [Fact]
+    public void A_pods_counters_are_read_with_its_slow_files_and_keep_no_descriptors()
+    {
+        const int slices = 10;
+        var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(slices), handles: 100);
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce();
+        loop.SweepOnce();
+        // cpu.stat and cpuacct.usage of each container are kept open; the pod's are not.
+        Assert.Equal(4, sampler.Budget.Kept);
+        var pod = state.Series.Single(s => s.Identity.Kind == CgroupKind.Pod);
+        var container = state.Series.Single(s => s.Identity.ContainerId == Cid(0));
+        int podSlot = sampler.Tracked.Single(t => t.Identity.Kind == CgroupKind.Pod).SlowSlot % slices;
+        Assert.Equal(10UL, pod.Periods);
+
+        _tree.Write($"cpu{Pod}/cpu.stat", "nr_periods 30\nnr_throttled 1\nthrottled_time 1000\n");
+        _tree.Write($"cpu{Pod}/{Cid(0)}/cpu.stat", "nr_periods 30\nnr_throttled 1\nthrottled_time 1000\n");
+        for (int i = 0; i < slices; i++)
+        {
+            long sweep = state.Sweeps;
+            loop.SweepOnce();
+            // A container's counters: in the very next sweep.
+            Assert.Equal(30UL, container.Periods);
+            // The pod's: in the sweep of its slot, not before.
+            bool read = sweep % slices == podSlot || pod.Periods == 30;
+            Assert.Equal(read ? 30UL : 10UL, pod.Periods);
+        }
+        Assert.Equal(30UL, pod.Periods);
     }
 }

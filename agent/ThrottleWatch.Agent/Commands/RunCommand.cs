@@ -17,7 +17,7 @@ internal static class RunCommand
     {
         var common = new CommonOptions();
         var configInterval = Duration("--config-interval", "CONFIG_INTERVAL", "10s",
-            "How often quota, period, burst, shares/weight, cpu.stat.local and cpu.pressure are re-read");
+            "How often the quota, cpu.stat.local and cpu.pressure are re-read; period, burst and shares/weight every sixth time, or at once when the quota changed");
         var discoveryInterval = Duration("--discovery-interval", "DISCOVERY_INTERVAL", "5s",
             "How often the cgroup tree is searched for new and removed containers (and after a sweep finds one gone); a new container is sampled within this plus one --interval");
         var listen = new Option<string>("--listen")

@@ -108,14 +108,15 @@ internal sealed class Sampler : IDisposable
     }
 
     /// <summary>
-    /// Reads every tracked cgroup: the per-second files always, and with <paramref name="full"/> also
-    /// the configuration, <c>cpu.stat.local</c> and <c>cpu.pressure</c> (without it, only for cgroups
-    /// that never had them read). The last reading becomes <see cref="TrackedCgroup.Previous"/>.
+    /// Reads every tracked cgroup: the per-second files of every container always, and with
+    /// <paramref name="full"/> also the configuration, <c>cpu.stat.local</c> and <c>cpu.pressure</c>,
+    /// and the pods' counters (without it, only for cgroups that never had them read). The last
+    /// reading becomes <see cref="TrackedCgroup.Previous"/>.
     /// </summary>
     public void Sweep(bool full) => Sweep(slice: 0, slices: full ? 1 : 0);
 
     /// <summary>
-    /// Reads every tracked cgroup's per-second files, and the slow files of one slice of them: those
+    /// Reads every tracked container's per-second files, and the slow files (with a pod's counters) of one slice of them: those
     /// whose <see cref="TrackedCgroup.SlowSlot"/> is <paramref name="slice"/> modulo
     /// <paramref name="slices"/>. Called with slice 0, 1, … <paramref name="slices"/> − 1 in turn,
     /// every cgroup gets its slow files read once per round, and no sweep reads all of them: the cost
@@ -133,12 +134,19 @@ internal sealed class Sampler : IDisposable
                 continue;
             }
             bool slow = t.SlowPending || (slices > 0 && t.SlowSlot % slices == slice);
-            t.Previous = t.Current;
             if (!slow)
             {
-                ReadCounters(t, full: false, folder: -1);
+                // A pod's counters are read with its slow files: nothing exports a pod's one-second
+                // values, and its two descriptors kept open would cost more kernel memory than the
+                // reopening every --config-interval costs CPU.
+                if (t.Identity.Kind != CgroupKind.Pod)
+                {
+                    t.Previous = t.Current;
+                    ReadCounters(t, full: false, folder: -1);
+                }
                 continue;
             }
+            t.Previous = t.Current;
             // Four to six files of one folder: opened relative to it, each open walks one component
             // instead of the whole path (at 2,000 containers the path walks were most of an open's cost).
             int folder = t.Folder.OpenPath();
@@ -224,9 +232,18 @@ internal sealed class Sampler : IDisposable
         t.Current = reading;
     }
 
+    /// <summary>
+    /// Every how many configuration reads of a cgroup the files that almost never change (period,
+    /// burst, shares or weight) are read too; in between only the quota is, and a quota that changed
+    /// brings the rest along at once (a resize changes quota and shares together). At the default
+    /// 10 s <c>--config-interval</c>: the quota every 10 s, the rest at least every minute.
+    /// </summary>
+    internal const int FullConfigEvery = 6;
+
     private void ReadConfig(TrackedCgroup t, int folder)
     {
         var config = t.Config;
+        bool everything = t.ConfigReads++ % FullConfigEvery == 0;
         var status = t.Quota.Read(folder, _buffer, out int n);
         if (status != ReadStatus.Ok)
         {
@@ -240,6 +257,7 @@ internal sealed class Sampler : IDisposable
                 Fail(t, t.Quota, ReadStatus.Malformed, n);
                 return;
             }
+            everything |= max.QuotaMicros != config.QuotaMicros || max.PeriodMicros != config.PeriodMicros;
             config.QuotaMicros = max.QuotaMicros;
             config.PeriodMicros = max.PeriodMicros;
         }
@@ -250,14 +268,23 @@ internal sealed class Sampler : IDisposable
                 Fail(t, t.Quota, ReadStatus.Malformed, n);
                 return;
             }
+            everything |= quota != config.QuotaMicros;
             config.QuotaMicros = quota;
-            status = t.Period.Read(folder, _buffer, out n);
-            if (status != ReadStatus.Ok || !CfsQuota.TryParsePeriod(_buffer.AsSpan(0, n), out ulong period))
+            if (everything)
             {
-                Fail(t, t.Period, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
-                return;
+                status = t.Period.Read(folder, _buffer, out n);
+                if (status != ReadStatus.Ok || !CfsQuota.TryParsePeriod(_buffer.AsSpan(0, n), out ulong period))
+                {
+                    Fail(t, t.Period, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
+                    return;
+                }
+                config.PeriodMicros = period;
             }
-            config.PeriodMicros = period;
+        }
+        if (!everything)
+        {
+            t.Config = config;
+            return;
         }
 
         if ((t.Absent & TrackedCgroup.AbsentFiles.Burst) == 0)

@@ -5,9 +5,10 @@ namespace ThrottleWatch.Agent.Sampling;
 
 /// <summary>
 /// One cgroup being sampled: its files, its latest and previous readings, its configuration.
-/// The files read every sweep (<c>cpu.stat</c>, and <c>cpuacct.usage</c> on v1) keep their descriptors
-/// open; the rest (configuration, <c>cpu.stat.local</c>, <c>cpu.pressure</c>) are opened per read on
-/// the slow cadence, to stay within the open-file budget and the kernel memory each handle pins.
+/// A container's files read every sweep (<c>cpu.stat</c>, and <c>cpuacct.usage</c> on v1) keep their
+/// descriptors open; the rest (configuration, <c>cpu.stat.local</c>, <c>cpu.pressure</c>, and a pod's
+/// counters) are opened per read on the slow cadence, to stay within the open-file budget and the
+/// kernel memory each handle pins.
 /// </summary>
 internal sealed class TrackedCgroup : IDisposable
 {
@@ -15,11 +16,13 @@ internal sealed class TrackedCgroup : IDisposable
     {
         Identity = identity;
         Folder = new CgroupFolder(cpuDir);
-        CpuStat = new CgroupFile(Folder, "cpu.stat", budget);
+        // Only a container's per-second files keep their descriptors; a pod's counters are read on the slow cadence.
+        var kept = identity.Kind == CgroupKind.Pod ? null : budget;
+        CpuStat = new CgroupFile(Folder, "cpu.stat", kept);
         StatLocal = new CgroupFile(Folder, "cpu.stat.local", null);
         if (version == 1)
         {
-            Usage = cpuacctDir is null ? null : new CgroupFile(new CgroupFolder(cpuacctDir), "cpuacct.usage", budget);
+            Usage = cpuacctDir is null ? null : new CgroupFile(new CgroupFolder(cpuacctDir), "cpuacct.usage", kept);
             Quota = new CgroupFile(Folder, "cpu.cfs_quota_us", null);
             Period = new CgroupFile(Folder, "cpu.cfs_period_us", null);
             Burst = new CgroupFile(Folder, "cpu.cfs_burst_us", null);
@@ -63,6 +66,9 @@ internal sealed class TrackedCgroup : IDisposable
     /// the slots as they are found, so each sweep reads about 1/slots of them instead of all at once.
     /// </summary>
     internal int SlowSlot { get; init; }
+
+    /// <summary>How many times the configuration was read: every <see cref="Sampler.FullConfigEvery"/>th read covers all its files.</summary>
+    internal int ConfigReads { get; set; }
 
     /// <summary>True until the slow files were read once (<c>cpu.stat.local</c>, <c>cpu.pressure</c>): a new cgroup gets them in its first sweep.</summary>
     internal bool SlowPending { get; set; } = true;

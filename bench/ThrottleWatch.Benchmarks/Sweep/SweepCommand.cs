@@ -197,15 +197,15 @@ internal static class SweepCommand
 
     /// <summary>
     /// Exactly what <c>Sampler.Sweep(full: false)</c> reads, in its order (so the C program keeps
-    /// the same files open as the handle budget does): each tracked cgroup's <c>cpu.stat</c>, then its
-    /// <c>cpuacct.usage</c>.
+    /// the same files open as the handle budget does): each tracked container's <c>cpu.stat</c>, then
+    /// its <c>cpuacct.usage</c> (pods are read on the slow cadence).
     /// </summary>
     private static List<string> PerSecondFiles(Sampler sampler)
     {
         var files = new List<string>(sampler.Tracked.Count * 2);
         foreach (var t in sampler.Tracked)
         {
-            if (!t.Alive)
+            if (!t.Alive || t.Identity.Kind == CgroupKind.Pod)
             {
                 continue;
             }
