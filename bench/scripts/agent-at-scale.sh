@@ -8,7 +8,8 @@
 # one row per N: CPU, memory (cgroup and RSS), sweep and scrape times, exposition size.
 # AGENT=/path/to/throttlewatch-agent runs that build instead (a publish, e.g. NativeAOT); the default
 # is the Release build, built here. AGENT_ARGS adds flags to its command line (for example
-# AGENT_ARGS="--config-interval 1h" to see what the slow configuration reads cost).
+# AGENT_ARGS="--config-interval 1h" to see what the slow configuration reads cost). MEMORY_LIMIT (for
+# example 128M, the DaemonSet's) sets the agent's memory cgroup limit, as the pod's limit would.
 # Usage: sudo bench/scripts/agent-at-scale.sh [SECONDS]. Root; cgroup v1 cpu, cpuacct and memory at
 # /sys/fs/cgroup. Everything it makes is removed on exit, Ctrl-C included.
 set -euo pipefail
@@ -85,7 +86,7 @@ done
 echo "== machine"
 echo "nproc $(nproc), kernel $(uname -r), dotnet $(dotnet --version), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), open-file limit $(ulimit -Sn) (hard $(ulimit -Hn)), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "commit $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown); SECONDS $seconds, scrape every ${step}s"
-echo "agent $agent ${AGENT_ARGS:-}"
+echo "agent $agent ${AGENT_ARGS:-}${MEMORY_LIMIT:+ (memory limit $MEMORY_LIMIT)}"
 
 # p50 and p99 of the numbers on stdin, nearest rank.
 percentiles() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "- -"; exit } i = int(0.5 * NR + 0.999999); j = int(0.99 * NR + 0.999999); print v[i], v[j] }'; }
@@ -137,6 +138,8 @@ for n in $sizes; do
     echo "tree: $containers containers in $pods pods under $cg/{cpu,cpuacct}/$folder ($quota with a 0.2 CPU quota, $busy running a busy loop), built in $((SECONDS - built)) s"
 
     for c in memory cpu cpuacct; do mkdir "$cg/$c/$name"; done
+    # As the DaemonSet's memory limit does: the .NET GC sizes its heap to the cgroup's limit.
+    if [ -n "${MEMORY_LIMIT:-}" ]; then echo "$MEMORY_LIMIT" >"$cg/memory/$name/memory.limit_in_bytes"; fi
     # The wrapper moves itself into the agent's cgroups, then becomes the agent: every byte and every
     # nanosecond of the agent's is counted from its first instruction.
     sh -c 'for c in memory cpu cpuacct; do echo $$ > "$1/$c/$2/cgroup.procs"; done; shift 2; exec "$@"' sh "$cg" "$name" \

@@ -24,7 +24,7 @@ map="agent/ThrottleWatch.Agent/obj/Release/net10.0/linux-x64/native/throttlewatc
 
 echo "== commit $(git describe --always --dirty 2>/dev/null || echo unknown), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "binary: $(stat -c %s "$out/agent/throttlewatch-agent") bytes"
-echo "== sections that are memory from the start (MiB)"
+echo "== the binary's main sections (MiB): code and read-only data are paged in from the file as used; .hydrated is anonymous memory filled at start"
 readelf -S -W "$out/agent/throttlewatch-agent" | sed 's/^ *\[ *[0-9]*\] *//' \
     | while read -r section type _ _ size _; do
         case "$section" in .hydrated|.bss|.data|__managedcode|.rodata)
