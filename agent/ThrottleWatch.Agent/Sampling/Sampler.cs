@@ -136,10 +136,7 @@ internal sealed class Sampler : IDisposable
             bool slow = t.SlowPending || (slices > 0 && t.SlowSlot % slices == slice);
             if (!slow)
             {
-                // A pod's counters are read with its slow files: nothing exports a pod's one-second
-                // values, and its two descriptors kept open would cost more kernel memory than the
-                // reopening every --config-interval costs CPU.
-                if (t.Identity.Kind != CgroupKind.Pod)
+                if (t.ReadEverySweep)
                 {
                     t.Previous = t.Current;
                     ReadCounters(t, full: false, folder: -1);
@@ -147,7 +144,7 @@ internal sealed class Sampler : IDisposable
                 continue;
             }
             t.Previous = t.Current;
-            // Four to six files of one folder: opened relative to it, each open walks one component
+            // The slow files of one folder: opened relative to it, each open walks one component
             // instead of the whole path (at 2,000 containers the path walks were most of an open's cost).
             int folder = t.Folder.OpenPath();
             ReadCounters(t, full: true, folder);

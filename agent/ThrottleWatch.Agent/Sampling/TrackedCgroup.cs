@@ -16,8 +16,7 @@ internal sealed class TrackedCgroup : IDisposable
     {
         Identity = identity;
         Folder = new CgroupFolder(cpuDir);
-        // Only a container's per-second files keep their descriptors; a pod's counters are read on the slow cadence.
-        var kept = identity.Kind == CgroupKind.Pod ? null : budget;
+        var kept = ReadEverySweep ? budget : null;
         CpuStat = new CgroupFile(Folder, "cpu.stat", kept);
         StatLocal = new CgroupFile(Folder, "cpu.stat.local", null);
         if (version == 1)
@@ -38,6 +37,13 @@ internal sealed class TrackedCgroup : IDisposable
     }
 
     public CgroupIdentity Identity { get; }
+
+    /// <summary>
+    /// True for a container: its counters are read every sweep through kept descriptors. A pod's are
+    /// read with its slow files: nothing exports a pod's one-second values, and two descriptors kept
+    /// open per pod would cost more kernel memory than reopening them every --config-interval costs CPU.
+    /// </summary>
+    internal bool ReadEverySweep => Identity.Kind != CgroupKind.Pod;
     public string CpuDir => Folder.Path;
 
     /// <summary>The cgroup's folder in the cpu hierarchy: all its files but <c>cpuacct.usage</c> are in it.</summary>

@@ -205,7 +205,7 @@ internal static class SweepCommand
         var files = new List<string>(sampler.Tracked.Count * 2);
         foreach (var t in sampler.Tracked)
         {
-            if (!t.Alive || t.Identity.Kind == CgroupKind.Pod)
+            if (!t.Alive || !t.ReadEverySweep)
             {
                 continue;
             }
