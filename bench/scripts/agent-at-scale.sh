@@ -10,6 +10,10 @@
 # is the Release build, built here. AGENT_ARGS adds flags to its command line (for example
 # AGENT_ARGS="--config-interval 1h" to see what the slow configuration reads cost). MEMORY_LIMIT (for
 # example 128M, the DaemonSet's) sets the agent's memory cgroup limit, as the pod's limit would.
+# WARM=1 reads every file of the tree once before the agent starts, as the kubelet (cAdvisor) has on a
+# node: the kernel's dentries and inodes for the files are then charged to this script, not to the
+# agent, which is charged only for what it holds (its open files). The default (WARM=0) is a fresh
+# tree the agent is the first to look into: every lookup's kernel memory lands in its cgroup.
 # Usage: sudo bench/scripts/agent-at-scale.sh [SECONDS]. Root; cgroup v1 cpu, cpuacct and memory at
 # /sys/fs/cgroup. Everything it makes is removed on exit, Ctrl-C included.
 set -euo pipefail
@@ -86,7 +90,7 @@ done
 echo "== machine"
 echo "nproc $(nproc), kernel $(uname -r), dotnet $(dotnet --version), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), open-file limit $(ulimit -Sn) (hard $(ulimit -Hn)), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "commit $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown); SECONDS $seconds, scrape every ${step}s"
-echo "agent $agent ${AGENT_ARGS:-}${MEMORY_LIMIT:+ (memory limit $MEMORY_LIMIT)}"
+echo "agent $agent ${AGENT_ARGS:-}${MEMORY_LIMIT:+ (memory limit $MEMORY_LIMIT)}${WARM:+ WARM=$WARM}"
 
 # p50 and p99 of the numbers on stdin, nearest rank.
 percentiles() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "- -"; exit } i = int(0.5 * NR + 0.999999); j = int(0.99 * NR + 0.999999); print v[i], v[j] }'; }
@@ -137,6 +141,10 @@ for n in $sizes; do
     read -r containers pods quota busy folder <"$work/ready"
     echo "tree: $containers containers in $pods pods under $cg/{cpu,cpuacct}/$folder ($quota with a 0.2 CPU quota, $busy running a busy loop), built in $((SECONDS - built)) s"
 
+    if [ "${WARM:-0}" = 1 ]; then
+        find "$cg/cpu/$folder" "$cg/cpuacct/$folder" -type f \( -name 'cpu.*' -o -name 'cpuacct.usage' \) -exec cat {} + >/dev/null 2>&1 || true
+        echo "warm: every cpu.* and cpuacct.usage file of the tree read once before the agent starts"
+    fi
     for c in memory cpu cpuacct; do mkdir "$cg/$c/$name"; done
     # As the DaemonSet's memory limit does: the .NET GC sizes its heap to the cgroup's limit.
     if [ -n "${MEMORY_LIMIT:-}" ]; then echo "$MEMORY_LIMIT" >"$cg/memory/$name/memory.limit_in_bytes"; fi

@@ -294,6 +294,122 @@ public sealed class SamplerTests : IDisposable
         Assert.Contains(sampler.Tracked, t => t.Config.QuotaMicros is not null);
         Assert.Contains(sampler.Tracked, t => t.Config.QuotaMicros is null);
         Assert.Equal(0, sampler.Errors.All().Sum(e => e.Count));
+        // v2's cpu.stat carries the usage: every container's is read every sweep, quota or not.
+        Assert.All(sampler.Tracked.Where(t => t.ReadEverySweep), t => Assert.True(t.StatEverySweep));
+        Assert.Contains(sampler.Tracked, t => t.ReadEverySweep && t.Config.QuotaMicros is null && t.CpuStat.IsKept);
+    }
+
+    [Fact]
+    public void A_v1_container_without_a_quota_reads_cpu_stat_on_the_slow_pass_until_it_gets_one()
+    {
+        WriteV1Container(CidA, "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n", 1_000_000_000, quota: "-1");
+        var budget = new HandleBudget(1000);
+        var (_, sampler) = Start(budget);
+        using var _ = sampler;
+        sampler.Rediscover();
+        sampler.Sweep(full: true);
+        var t = Find(sampler, CidA);
+        Assert.False(t.StatEverySweep);
+        Assert.False(t.CpuStat.IsKept);
+        Assert.True(t.Usage!.IsKept);
+        Assert.Equal(1, budget.Kept);
+        Assert.Equal(0, sampler.DegradedCount);
+
+        // The per-second sweep reads the usage only; the counters it did not read stand.
+        WriteV1Container(CidA, "nr_periods 5\nnr_throttled 2\nthrottled_time 300\n", 2_000_000_000, quota: "-1");
+        sampler.Sweep(full: false);
+        Assert.True(t.Current.Valid);
+        Assert.Equal(2_000_000_000UL, t.Current.UsageNanos);
+        Assert.Equal(0UL, t.Current.Stat.NrPeriods);
+        // The slow passes read it with the files that almost never change: once in FullConfigEvery.
+        int passes = 0;
+        while (t.Current.Stat.NrPeriods != 5 && passes <= Sampler.FullConfigEvery)
+        {
+            sampler.Sweep(full: true);
+            passes++;
+        }
+        Assert.Equal(Sampler.FullConfigEvery, passes);
+        Assert.Equal(2_000_000_000UL, t.Current.UsageNanos);
+        Assert.False(t.CpuStat.IsKept);
+
+        // A quota (a resize, or a new limit): from the next sweep cpu.stat is read every sweep through a kept descriptor.
+        WriteV1Container(CidA, "nr_periods 5\nnr_throttled 2\nthrottled_time 300\n", 2_000_000_000, quota: "20000");
+        sampler.Sweep(full: true);
+        Assert.True(t.StatEverySweep);
+        WriteV1Container(CidA, "nr_periods 9\nnr_throttled 6\nthrottled_time 900\n", 2_100_000_000, quota: "20000");
+        sampler.Sweep(full: false);
+        Assert.Equal(9UL, t.Current.Stat.NrPeriods);
+        Assert.True(t.CpuStat.IsKept);
+        Assert.Equal(2, budget.Kept);
+
+        // The quota removed again: the descriptor goes back to the budget.
+        WriteV1Container(CidA, "nr_periods 9\nnr_throttled 6\nthrottled_time 900\n", 2_200_000_000, quota: "-1");
+        sampler.Sweep(full: true);
+        Assert.False(t.StatEverySweep);
+        Assert.False(t.CpuStat.IsKept);
+        Assert.Equal(1, budget.Kept);
+        Assert.Equal(0, sampler.DegradedCount);
+        Assert.Equal(0, sampler.Errors.All().Sum(e => e.Count));
+    }
+
+    [Fact]
+    public void A_cpu_stat_that_failed_is_read_again_at_the_next_sweep_quota_or_not()
+    {
+        WriteV1Container(CidA, "garbage\n", 1_000_000_000, quota: "-1");
+        var (_, sampler) = Start();
+        using var _ = sampler;
+        sampler.Rediscover();
+        sampler.Sweep(full: true);
+        var t = Find(sampler, CidA);
+        Assert.False(t.Current.Valid);
+        Assert.Equal(1, sampler.Errors[ReadStatus.Malformed]);
+
+        sampler.Sweep(full: false);
+        Assert.False(t.Current.Valid);
+        Assert.Equal(2, sampler.Errors[ReadStatus.Malformed]);
+
+        WriteV1Container(CidA, "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n", 2_000_000_000, quota: "-1");
+        sampler.Sweep(full: false);
+        Assert.True(t.Current.Valid);
+        Assert.Equal(2_000_000_000UL, t.Current.UsageNanos);
+        Assert.Equal(2, sampler.Errors[ReadStatus.Malformed]);
+        Assert.False(t.CpuStat.IsKept);
+    }
+}
+
+/// <summary>
+/// What the sampler's cadence relies on, asked of this machine's kernel: a v1 cgroup without a CFS
+/// quota counts no periods, throttling or bursts however busy it is, and its counters stop where they
+/// were when a quota is removed (so its <c>cpu.stat</c> need not be read every second).
+/// </summary>
+public sealed class UnlimitedCgroupKernelTests : IDisposable
+{
+    private readonly RealCgroups _cgroups = new();
+
+    public void Dispose() => _cgroups.Dispose();
+
+    private static string Stat(string path) => File.ReadAllText(RealCgroups.CpuMount + path + "/cpu.stat");
+
+    private static ulong Usage(string path) => ulong.Parse(File.ReadAllText(RealCgroups.CpuacctMount + path + "/cpuacct.usage"), System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task A_busy_v1_cgroup_without_a_quota_counts_no_periods_and_a_removed_quota_freezes_them()
+    {
+        var path = _cgroups.Create("kubepods/besteffort/pod" + Guid.NewGuid() + "/" + new string('c', 64));
+        _cgroups.StartBusy(path);
+        ulong usage0 = Usage(path);
+        await Task.Delay(600);
+        Assert.True(Usage(path) > usage0 + 50_000_000, "the busy loop runs");
+        Assert.StartsWith("nr_periods 0\nnr_throttled 0\nthrottled_time 0\n", Stat(path), StringComparison.Ordinal);
+
+        RealCgroups.SetQuota(path, 20000);
+        await Task.Delay(600);
+        Assert.DoesNotContain("nr_periods 0\n", Stat(path), StringComparison.Ordinal);
+
+        RealCgroups.SetQuota(path, -1);
+        string frozen = Stat(path);
+        await Task.Delay(600);
+        Assert.Equal(frozen, Stat(path));
     }
 }
 

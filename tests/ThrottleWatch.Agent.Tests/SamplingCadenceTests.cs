@@ -32,11 +32,11 @@ public sealed class SamplingCadenceTests : IDisposable
     }
 
     /// <summary>A pod with <paramref name="containers"/> containers; every read reopens its file (no kept handles), so a deleted file reads as gone.</summary>
-    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config, int handles = 0)
+    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config, int handles = 0, string podQuota = "-1")
     {
         _tree.Write("cpu/cpu.shares", "1024\n");
         _tree.Write("cpuacct/cpuacct.usage", "1\n");
-        WriteCgroup(Pod, "-1");
+        WriteCgroup(Pod, podQuota);
         for (int i = 0; i < containers; i++)
         {
             WriteCgroup($"{Pod}/{Cid(i)}", "20000");
@@ -155,7 +155,8 @@ public sealed class SamplingCadenceTests : IDisposable
     public void A_pods_counters_are_read_with_its_slow_files_and_keep_no_descriptors()
     {
         const int slices = 10;
-        var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(slices), handles: 100);
+        // A Guaranteed pod: its quota is its containers' sum (a pod without one: A_v1_container_without_a_quota_… in SamplerTests).
+        var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(slices), handles: 100, podQuota: "40000");
         using var _ = sampler;
         using var __ = loop;
         loop.SweepOnce();

@@ -18,6 +18,7 @@ public sealed unsafe class CgroupFile : IDisposable
     private readonly byte[] _nameZ;
     private readonly HandleBudget? _budget;
     private int _fd = -1;
+    private bool _keepOpen = true;
 
     /// <param name="path">Absolute path of the file.</param>
     /// <param name="budget">Where kept descriptors are accounted; null never keeps one.</param>
@@ -52,7 +53,24 @@ public sealed unsafe class CgroupFile : IDisposable
     public bool IsKept => _fd >= 0;
 
     /// <summary>True for a file that should be kept open but reads by reopening (budget spent).</summary>
-    public bool IsDegraded => _budget is not null && _fd < 0;
+    public bool IsDegraded => _budget is not null && KeepOpen && _fd < 0;
+
+    /// <summary>
+    /// Whether a read keeps the descriptor (when a budget was given and has room). True by default;
+    /// set to false, a kept descriptor is closed and returned to the budget, and reads reopen.
+    /// </summary>
+    public bool KeepOpen
+    {
+        get => _keepOpen;
+        set
+        {
+            _keepOpen = value;
+            if (!value)
+            {
+                CloseKept();
+            }
+        }
+    }
 
     /// <summary>
     /// Reads the whole file into <paramref name="buffer"/>. On <see cref="ReadStatus.Ok"/>,
@@ -91,7 +109,7 @@ public sealed unsafe class CgroupFile : IDisposable
             return FromErrno(System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
         }
         var result = PRead(fd, buffer, out length);
-        if (result == ReadStatus.Ok && _budget is not null && _budget.TryTake())
+        if (result == ReadStatus.Ok && _budget is not null && _keepOpen && _budget.TryTake())
         {
             _fd = fd;
         }

@@ -9,7 +9,7 @@ namespace ThrottleWatch.Agent.Sampling;
 
 /// <summary>
 /// Reads the cgroups that discovery found. <see cref="Sweep(int, int)"/> reads the per-second files of every
-/// tracked cgroup and, when asked, the slow ones; in the steady state it allocates nothing.
+/// tracked container (<see cref="TrackedCgroup.StatEverySweep"/> says which) and, when asked, the slow ones; in the steady state it allocates nothing.
 /// Failed reads are counted by reason, and a malformed or unreadable file is logged once with its path.
 /// </summary>
 internal sealed class Sampler : IDisposable
@@ -168,20 +168,27 @@ internal sealed class Sampler : IDisposable
         var reading = t.Current;
         reading.Timestamp = Stopwatch.GetTimestamp();
 
-        var status = t.CpuStat.Read(folder, _buffer, out int n);
-        if (status != ReadStatus.Ok || !Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var stat))
+        ReadStatus status;
+        int n;
+        // A v1 cgroup without a quota: its cpu.stat cannot move; the last reading stands until the
+        // next full configuration read (or until one succeeds, after a failure).
+        if (!t.Unlimited || !reading.Valid || (full && (t.SlowPending || t.ConfigReads % FullConfigEvery == 0)))
         {
-            Fail(t, t.CpuStat, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
-            reading.Valid = false;
-            t.Current = reading;
-            return;
+            status = t.CpuStat.Read(folder, _buffer, out n);
+            if (status != ReadStatus.Ok || !Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var stat))
+            {
+                Fail(t, t.CpuStat, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
+                reading.Valid = false;
+                t.Current = reading;
+                return;
+            }
+            reading.Valid = true;
+            reading.Stat = stat;
         }
-        reading.Valid = true;
-        reading.Stat = stat;
 
         if (t.Usage is null)
         {
-            reading.UsageNanos = stat.Has(CpuStat.Keys.Usage) ? stat.UsageNanos : null;
+            reading.UsageNanos = reading.Stat.Has(CpuStat.Keys.Usage) ? reading.Stat.UsageNanos : null;
         }
         else if ((t.Absent & TrackedCgroup.AbsentFiles.Usage) == 0)
         {
@@ -231,7 +238,8 @@ internal sealed class Sampler : IDisposable
 
     /// <summary>
     /// Every how many configuration reads of a cgroup the files that almost never change (period,
-    /// burst, shares or weight) are read too; in between only the quota is, and a quota that changed
+    /// burst, shares or weight, and an <see cref="TrackedCgroup.Unlimited"/> cgroup's <c>cpu.stat</c>)
+    /// are read too; in between only the quota is, and a quota that changed
     /// brings the rest along at once (a resize changes quota and shares together). At the default
     /// 10 s <c>--config-interval</c>: the quota every 10 s, the rest at least every minute.
     /// </summary>
@@ -257,6 +265,7 @@ internal sealed class Sampler : IDisposable
             everything |= max.QuotaMicros != config.QuotaMicros || max.PeriodMicros != config.PeriodMicros;
             config.QuotaMicros = max.QuotaMicros;
             config.PeriodMicros = max.PeriodMicros;
+            t.QuotaRead(max.QuotaMicros);
         }
         else
         {
@@ -267,6 +276,7 @@ internal sealed class Sampler : IDisposable
             }
             everything |= quota != config.QuotaMicros;
             config.QuotaMicros = quota;
+            t.QuotaRead(quota);
             if (everything)
             {
                 status = t.Period.Read(folder, _buffer, out n);

@@ -5,8 +5,8 @@ namespace ThrottleWatch.Agent.Sampling;
 
 /// <summary>
 /// One cgroup being sampled: its files, its latest and previous readings, its configuration.
-/// A container's files read every sweep (<c>cpu.stat</c>, and <c>cpuacct.usage</c> on v1) keep their
-/// descriptors open; the rest (configuration, <c>cpu.stat.local</c>, <c>cpu.pressure</c>, and a pod's
+/// A container's files read every sweep (<c>cpuacct.usage</c> on v1, <c>cpu.stat</c> unless the
+/// cgroup is <see cref="Unlimited"/>) keep their descriptors open; the rest (configuration, <c>cpu.stat.local</c>, <c>cpu.pressure</c>, and a pod's
 /// counters) are opened per read on the slow cadence, to stay within the open-file budget and the
 /// kernel memory each handle pins.
 /// </summary>
@@ -44,6 +44,35 @@ internal sealed class TrackedCgroup : IDisposable
     /// open per pod would cost more kernel memory than reopening them every --config-interval costs CPU.
     /// </summary>
     internal bool ReadEverySweep => Identity.Kind != CgroupKind.Pod;
+
+    /// <summary>
+    /// True for a cgroup v1 cgroup whose last quota read found none (with <c>cpuacct.usage</c> to read
+    /// the usage from). Without a quota the kernel runs no bandwidth timer for it, so its periods,
+    /// throttling and bursts cannot move (they stop where they were when a quota is removed): its
+    /// <c>cpu.stat</c> is read only with the configuration files that almost never change (every
+    /// <see cref="Sampler.FullConfigEvery"/>th configuration read), reopened, with no kept descriptor,
+    /// while its usage is still read at its usual cadence. A quota read that finds a quota ends this at
+    /// the next sweep. On v2 <c>cpu.stat</c> carries the usage, so this is never true there.
+    /// </summary>
+    internal bool Unlimited { get; private set; }
+
+    /// <summary>
+    /// True when this cgroup's <c>cpu.stat</c> is read every sweep: a container's, unless it is
+    /// <see cref="Unlimited"/>.
+    /// </summary>
+    internal bool StatEverySweep => ReadEverySweep && !Unlimited;
+
+    /// <summary>Called with each quota read: decides <see cref="Unlimited"/> and whether <c>cpu.stat</c> keeps its descriptor.</summary>
+    internal void QuotaRead(ulong? quotaMicros)
+    {
+        bool unlimited = Period is not null && Usage is not null && quotaMicros is null;
+        if (unlimited != Unlimited)
+        {
+            Unlimited = unlimited;
+            CpuStat.KeepOpen = !unlimited;
+        }
+    }
+
     public string CpuDir => Folder.Path;
 
     /// <summary>The cgroup's folder in the cpu hierarchy: all its files but <c>cpuacct.usage</c> are in it.</summary>

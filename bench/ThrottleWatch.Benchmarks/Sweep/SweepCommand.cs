@@ -197,8 +197,9 @@ internal static class SweepCommand
 
     /// <summary>
     /// Exactly what <c>Sampler.Sweep(full: false)</c> reads, in its order (so the C program keeps
-    /// the same files open as the handle budget does): each tracked container's <c>cpu.stat</c>, then
-    /// its <c>cpuacct.usage</c> (pods are read on the slow cadence).
+    /// the same files open as the handle budget does): each tracked container's <c>cpu.stat</c> when
+    /// it is read every sweep (v2, or a quota: <c>TrackedCgroup.StatEverySweep</c>), then its
+    /// <c>cpuacct.usage</c> (pods are read on the slow cadence).
     /// </summary>
     private static List<string> PerSecondFiles(Sampler sampler)
     {
@@ -209,7 +210,10 @@ internal static class SweepCommand
             {
                 continue;
             }
-            files.Add(t.CpuStat.Path);
+            if (t.StatEverySweep)
+            {
+                files.Add(t.CpuStat.Path);
+            }
             if (t.Usage is not null && (t.Absent & TrackedCgroup.AbsentFiles.Usage) == 0)
             {
                 files.Add(t.Usage.Path);
