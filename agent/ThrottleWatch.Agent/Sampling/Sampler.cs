@@ -172,7 +172,7 @@ internal sealed class Sampler : IDisposable
         int n;
         // A v1 cgroup without a quota: its cpu.stat cannot move; the last reading stands until the
         // next full configuration read (or until one succeeds, after a failure).
-        if (!t.Unlimited || !reading.Valid || (full && (t.SlowPending || t.ConfigReads % FullConfigEvery == 0)))
+        if (!t.Unlimited || !reading.Valid || (full && (t.SlowPending || t.FullConfigDue)))
         {
             status = t.CpuStat.Read(folder, _buffer, out n);
             if (status != ReadStatus.Ok || !Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var stat))
@@ -248,7 +248,8 @@ internal sealed class Sampler : IDisposable
     private void ReadConfig(TrackedCgroup t, int folder)
     {
         var config = t.Config;
-        bool everything = t.ConfigReads++ % FullConfigEvery == 0;
+        bool everything = t.FullConfigDue;
+        t.ConfigReads++;
         var status = t.Quota.Read(folder, _buffer, out int n);
         if (status != ReadStatus.Ok)
         {

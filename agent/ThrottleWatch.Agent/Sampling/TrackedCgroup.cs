@@ -105,6 +105,9 @@ internal sealed class TrackedCgroup : IDisposable
     /// <summary>How many times the configuration was read: every <see cref="Sampler.FullConfigEvery"/>th read covers all its files.</summary>
     internal int ConfigReads { get; set; }
 
+    /// <summary>True when the next configuration read covers all the files (and an <see cref="Unlimited"/> cgroup's <c>cpu.stat</c>).</summary>
+    internal bool FullConfigDue => ConfigReads % Sampler.FullConfigEvery == 0;
+
     /// <summary>True until the slow files were read once (<c>cpu.stat.local</c>, <c>cpu.pressure</c>): a new cgroup gets them in its first sweep.</summary>
     internal bool SlowPending { get; set; } = true;
 
