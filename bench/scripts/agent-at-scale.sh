@@ -4,7 +4,8 @@
 # bench harness (`ThrottleWatch.Benchmarks tree`: the sweep benchmark's tree, a few containers
 # throttled by busy loops), run the Release agent (`throttlewatch-agent run --cgroup-root
 # /sys/fs/cgroup --interval 1s`, discovering the tree as on a node) in v1 memory, cpu and cpuacct
-# cgroups of its own, scrape /metrics every 15 s (plain and gzip) for SECONDS (default 60), and print
+# cgroups of its own, scrape /metrics every 15 s (plain and gzip in turn, as one Prometheus would
+# scrape it; SCRAPE=both for both at every step) for SECONDS (default 60), and print
 # one row per N: CPU, memory (cgroup and RSS), sweep and scrape times, exposition size.
 # AGENT=/path/to/throttlewatch-agent runs that build instead (a publish, e.g. NativeAOT); the default
 # is the Release build, built here. AGENT_ARGS adds flags to its command line (for example
@@ -89,7 +90,7 @@ done
 
 echo "== machine"
 echo "nproc $(nproc), kernel $(uname -r), dotnet $(dotnet --version), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), open-file limit $(ulimit -Sn) (hard $(ulimit -Hn)), $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "commit $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown); SECONDS $seconds, scrape every ${step}s"
+echo "commit $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown); SECONDS $seconds, scrape every ${step}s (${SCRAPE:-alternate})"
 echo "agent $agent ${AGENT_ARGS:-}${MEMORY_LIMIT:+ (memory limit $MEMORY_LIMIT)}${WARM:+ WARM=$WARM}"
 
 # p50 and p99 of the numbers on stdin, nearest rank.
@@ -172,8 +173,13 @@ for n in $sizes; do
     k=0
     while :; do
         when=$(date +%s%N)
-        curl -s -o "$work/scrape.$k" -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$port/metrics" >>"$work/plain.times"
-        curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$port/metrics" >>"$work/gzip.times"
+        # One scrape per step, as one Prometheus does, plain and gzip in turn (SCRAPE=both: both every step).
+        if [ "${SCRAPE:-alternate}" = both ] || [ $((k % 2)) = 0 ]; then
+            curl -s -o "$work/scrape.$k" -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$port/metrics" >>"$work/plain.times"
+        fi
+        if [ "${SCRAPE:-alternate}" = both ] || [ $((k % 2)) = 1 ]; then
+            curl -s --compressed -o "$work/scrape.$k" -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$port/metrics" >>"$work/gzip.times"
+        fi
         k=$((k + 1))
         elapsed=$(( ($(date +%s%N) - t0) / 1000000000 ))
         [ $((k * step)) -le "$seconds" ] || break

@@ -72,12 +72,14 @@ public class DiscoveryTests
         Assert.Empty(again.Added);
         Assert.Empty(again.Removed);
 
-        // A new pod with one container appears, and an existing container goes.
+        // A new pod with one container appears, and an existing container goes (its pod is asked for,
+        // as the sampler does when a sweep finds a container gone).
         var podDir = Path.Combine(h.CpuRoot, "kubepods", "besteffort", "pod11111111-2222-4333-8444-555555555555");
         var newCid = new string('c', 64);
         Directory.CreateDirectory(Path.Combine(podDir, newCid));
         var victim = discovery.Current.Values.First(i => i.Kind == CgroupKind.Container);
         Directory.Delete(discovery.AbsolutePath(victim.CgroupPath), recursive: true);
+        discovery.ListPodSoon(victim.PodUid!);
 
         var changes = discovery.Refresh();
         Assert.Equal(2, changes.Added.Count);
@@ -91,6 +93,117 @@ public class DiscoveryTests
         var gone = discovery.Refresh();
         Assert.Equal(2, gone.Removed.Count);
         Assert.Empty(gone.Added);
+    }
+
+    [Fact]
+    public void Settled_pods_are_listed_every_sixth_refresh_new_and_changed_ones_every_refresh()
+    {
+        using var tree = Fixtures.CopyToTemp("v1-cgroupfs-separate");
+        Assert.True(CgroupHierarchy.TryDetect(tree.Path, "/nonexistent-proc", out var h, out _));
+        var discovery = new ContainerDiscovery(h!.CpuRoot);
+        var first = discovery.Refresh();
+        var pods = first.Added.Where(i => i.Kind == CgroupKind.Pod).ToList();
+        Assert.True(pods.Count >= 2, "the fixture must hold pods");
+        Assert.Equal(0, discovery.PodsSkipped);
+
+        // Pods found by the first refresh were there before: settled. Over six refreshes each is
+        // listed exactly once...
+        int skipped = 0;
+        for (int r = 1; r <= ContainerDiscovery.SettledPodEvery; r++)
+        {
+            discovery.Refresh();
+            skipped += discovery.PodsSkipped;
+        }
+        Assert.Equal(pods.Count * (ContainerDiscovery.SettledPodEvery - 1), skipped);
+
+        // ...so a container started in one of them is found within six refreshes, once.
+        var settled = pods[0];
+        var lateCid = new string('d', 64);
+        Directory.CreateDirectory(Path.Combine(discovery.AbsolutePath(settled.CgroupPath), lateCid));
+        int found = 0;
+        for (int r = 1; r <= ContainerDiscovery.SettledPodEvery; r++)
+        {
+            found += discovery.Refresh().Added.Count(i => i.ContainerId == lateCid);
+        }
+        Assert.Equal(1, found);
+
+        // That change unsettled the pod: the next container in it is found at the very next refresh.
+        var nextCid = new string('e', 64);
+        Directory.CreateDirectory(Path.Combine(discovery.AbsolutePath(settled.CgroupPath), nextCid));
+        Assert.Contains(discovery.Refresh().Added, i => i.ContainerId == nextCid);
+
+        // A pod that appears after the first refresh is listed at every refresh while it starts...
+        var podDir = Path.Combine(h.CpuRoot, "kubepods", "besteffort", "pod11111111-2222-4333-8444-555555555555");
+        Directory.CreateDirectory(podDir);
+        Assert.Contains(discovery.Refresh().Added, i => i.Kind == CgroupKind.Pod && i.PodUid == "11111111-2222-4333-8444-555555555555");
+        for (int r = 1; r <= 3; r++)
+        {
+            var cid = new string((char)('0' + r), 64);
+            Directory.CreateDirectory(Path.Combine(podDir, cid));
+            Assert.Contains(discovery.Refresh().Added, i => i.ContainerId == cid);
+        }
+
+        // ...and settles once nothing changed in it for UnsettledRefreshes refreshes: then it too is skipped.
+        for (int r = 0; r < ContainerDiscovery.UnsettledRefreshes + ContainerDiscovery.SettledPodEvery; r++)
+        {
+            discovery.Refresh();
+        }
+        skipped = 0;
+        for (int r = 0; r < ContainerDiscovery.SettledPodEvery; r++)
+        {
+            discovery.Refresh();
+            skipped += discovery.PodsSkipped;
+        }
+        Assert.Equal((pods.Count + 1) * (ContainerDiscovery.SettledPodEvery - 1), skipped);
+
+        // A pod gone is seen at the next refresh, settled or not: its parent is listed every time.
+        var goneCids = discovery.Current.Values.Where(i => i.PodUid == settled.PodUid && i.Kind == CgroupKind.Container).ToList();
+        Directory.Delete(discovery.AbsolutePath(settled.CgroupPath), recursive: true);
+        var gone = discovery.Refresh();
+        Assert.Equal(goneCids.Count + 1, gone.Removed.Count);
+    }
+
+    [Fact]
+    public void A_pod_asked_for_is_listed_at_the_next_refresh_and_only_it_between_refreshes()
+    {
+        using var tree = Fixtures.CopyToTemp("v1-cgroupfs-separate");
+        Assert.True(CgroupHierarchy.TryDetect(tree.Path, "/nonexistent-proc", out var h, out _));
+        var discovery = new ContainerDiscovery(h!.CpuRoot);
+        var pods = discovery.Refresh().Added.Where(i => i.Kind == CgroupKind.Pod).ToList();
+        Assert.False(discovery.PodsRequested);
+
+        // Containers start in two settled pods; only one is asked for (its API status changed).
+        var asked = pods[0];
+        var other = pods[1];
+        var askedCid = new string('a', 64);
+        var otherCid = new string('b', 64);
+        Directory.CreateDirectory(Path.Combine(discovery.AbsolutePath(asked.CgroupPath), askedCid));
+        Directory.CreateDirectory(Path.Combine(discovery.AbsolutePath(other.CgroupPath), otherCid));
+        // A new pod folder too: only a full refresh lists the folders above the pods.
+        var newPod = Path.Combine(h.CpuRoot, "kubepods", "besteffort", "pod11111111-2222-4333-8444-555555555555");
+        Directory.CreateDirectory(newPod);
+
+        discovery.ListPodSoon(asked.PodUid!);
+        Assert.True(discovery.PodsRequested);
+        var requested = discovery.RefreshRequested();
+        Assert.False(discovery.PodsRequested);
+        Assert.Equal([askedCid], requested.Added.Select(i => i.ContainerId));
+        Assert.Equal(1, discovery.FoldersListed);
+        Assert.Empty(requested.Removed);
+
+        // With nothing asked, a requested-only refresh lists nothing.
+        Assert.Empty(discovery.RefreshRequested().Added);
+        Assert.Equal(0, discovery.FoldersListed);
+
+        // A full refresh finds the new pod; the other container once its settled pod's turn comes.
+        var full = discovery.Refresh();
+        Assert.Contains(full.Added, i => i.Kind == CgroupKind.Pod && i.PodUid == "11111111-2222-4333-8444-555555555555");
+        bool found = full.Added.Any(i => i.ContainerId == otherCid);
+        for (int r = 1; r < ContainerDiscovery.SettledPodEvery && !found; r++)
+        {
+            found = discovery.Refresh().Added.Any(i => i.ContainerId == otherCid);
+        }
+        Assert.True(found);
     }
 
     [Fact]

@@ -107,7 +107,8 @@ public class ExportTests
     {
         using var tree = Fixtures.CopyToTemp("v2-cgroupfs");
         var expected = Fixtures.LoadExpected("v2-cgroupfs");
-        await using var agent = new AgentRunner("--cgroup-root", tree.Path, "--proc-root", "/nonexistent", "--interval", "100ms");
+        // Discovery every sweep: a settled pod's folder is then listed every 6 × 100 ms.
+        await using var agent = new AgentRunner("--cgroup-root", tree.Path, "--proc-root", "/nonexistent", "--interval", "100ms", "--discovery-interval", "100ms");
         await agent.WaitReadyAsync();
         await agent.ScrapeUntilAsync(x => x.Count(y => y.Name == MetricCatalog.ContainerUsageSeconds) == expected.Containers.Count);
 

@@ -152,6 +152,50 @@ public sealed class KubernetesMetadataTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_container_started_in_a_running_pod_is_found_when_the_api_reports_it()
+    {
+        var pods = BuildPods();
+        foreach (var p in pods)
+        {
+            _api.Upsert(p.Pod);
+        }
+        // Discovery only at start: from then on, only what the API reports makes a pod's folder listed.
+        await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
+            "--node-name", Node, "--interval", "200ms", "--discovery-interval", "1h");
+        await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.ContainerUsageSeconds && x["namespace"] == "shop"), TimeSpan.FromSeconds(30));
+
+        // The kubelet starts a container in the running pod: its cgroup appears (a copy of a sibling's files)...
+        var shop = pods.Single(p => p.Namespace == "shop");
+        Assert.True(Agent.Cgroups.CgroupHierarchy.TryDetect(_tree.Path, "/nonexistent-proc", out var h, out _));
+        var sibling = _expected.Containers.Single(c => c.ContainerId == shop.AppIds[0]);
+        var siblingDir = Path.Combine(h!.CpuRoot, sibling.CgroupPath.TrimStart('/'));
+        var newId = new string('f', 64);
+        var newDir = Path.Combine(Path.GetDirectoryName(siblingDir)!, Path.GetFileName(siblingDir).Replace(sibling.ContainerId, newId, StringComparison.Ordinal));
+        Directory.CreateDirectory(newDir);
+        foreach (var f in Directory.GetFiles(siblingDir))
+        {
+            File.Copy(f, Path.Combine(newDir, Path.GetFileName(f)));
+        }
+        // ...which no discovery lists until the API says so.
+        for (int i = 0; i < 5; i++)
+        {
+            await Task.Delay(200);
+            Assert.DoesNotContain(await agent.ScrapeAsync(), x => x.Name == MetricCatalog.ContainerUsageSeconds && x["container_id"] == newId);
+        }
+
+        // The pod's status now lists it (a MODIFIED event): the pod's folder is listed at the next sweep.
+        var modified = (System.Text.Json.Nodes.JsonObject)shop.Pod.DeepClone();
+        modified["spec"]!["containers"]!.AsArray().Add(new System.Text.Json.Nodes.JsonObject { ["name"] = "late", ["image"] = "registry.example/late:1.0" });
+        var status = (System.Text.Json.Nodes.JsonObject)modified["status"]!["containerStatuses"]!.AsArray()[0]!.DeepClone();
+        status["name"] = "late";
+        status["containerID"] = "containerd://" + newId;
+        modified["status"]!["containerStatuses"]!.AsArray().Add(status);
+        _api.Upsert(modified);
+        var found = await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.ContainerUsageSeconds && x["container_id"] == newId), TimeSpan.FromSeconds(30));
+        Assert.Contains(found, x => x.Name == MetricCatalog.ContainerUsageSeconds && x["container_id"] == newId && x["container"] == "late" && x["namespace"] == "shop");
+    }
+
+    [Fact]
     public async Task Excluded_namespaces_are_dropped_once_named()
     {
         foreach (var p in BuildPods())

@@ -279,7 +279,8 @@ public class RecordTests
         var state = new NodeState("n1", hierarchy!, "6.8.0");
         // Discovery every sweep: the container that comes back is found again in the sweep it is back.
         var options = new AgentOptions { CgroupRoot = tree.Path, ProcRoot = "/nonexistent", Interval = TimeSpan.FromMilliseconds(100), DiscoveryInterval = TimeSpan.FromMilliseconds(100) };
-        using var sampler = new Sampler(hierarchy!, new ContainerDiscovery(hierarchy!.CpuRoot, []), HandleBudget.FromProcessLimit());
+        var discovery = new ContainerDiscovery(hierarchy!.CpuRoot, []);
+        using var sampler = new Sampler(hierarchy!, discovery, HandleBudget.FromProcessLimit());
         using var loop = new SamplingService(options, state, sampler, [], NullLogger<SamplingService>.Instance);
         var kube = new KubernetesStatus();
         using var whole = new OpenMetricsRecorder(state, null, kube, [], "9.9.9", Path.Combine(spool.Path, "a"));
@@ -295,6 +296,9 @@ public class RecordTests
             if (i == 2)
             {
                 Directory.Move(dir, away);
+                // On kernfs the next read of its kept file fails and its pod is listed at once; on this
+                // temporary tree the moved file still reads, so the pod is asked for as that failure would.
+                discovery.ListPodSoon(c.PodUid);
             }
             if (i == 3)
             {

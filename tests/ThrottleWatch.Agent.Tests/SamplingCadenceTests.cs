@@ -17,6 +17,7 @@ public sealed class SamplingCadenceTests : IDisposable
     private static readonly string Pod = $"/kubepods/burstable/pod{PodUid}";
 
     private readonly TempTree _tree = new();
+    private ContainerDiscovery? _discovery;
 
     public void Dispose() => _tree.Dispose();
 
@@ -44,13 +45,14 @@ public sealed class SamplingCadenceTests : IDisposable
         Assert.True(CgroupHierarchy.TryDetect(_tree.Path, "/nonexistent-proc", out var h, out var error), error);
         var options = new AgentOptions { CgroupRoot = _tree.Path, ProcRoot = "/nonexistent-proc", Interval = TimeSpan.FromSeconds(1), DiscoveryInterval = discovery, ConfigInterval = config };
         var state = new NodeState("n1", h!, "6.8.0");
-        var sampler = new Sampler(h!, new ContainerDiscovery(h!.CpuRoot), new HandleBudget(handles));
+        _discovery = new ContainerDiscovery(h!.CpuRoot);
+        var sampler = new Sampler(h!, _discovery, new HandleBudget(handles));
         var loop = new SamplingService(options, state, sampler, [], NullLogger<SamplingService>.Instance);
         return (state, sampler, loop);
     }
 
     [Fact]
-    public void A_new_container_is_tracked_at_the_next_discovery_and_not_before()
+    public void A_new_pod_is_tracked_at_the_next_discovery_and_not_before()
     {
         var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromSeconds(5), config: TimeSpan.FromSeconds(10));
         using var _ = sampler;
@@ -58,19 +60,52 @@ public sealed class SamplingCadenceTests : IDisposable
         loop.SweepOnce();
         Assert.Equal(2, state.Containers);
 
-        WriteCgroup($"{Pod}/{Cid(99)}", "20000");
+        const string pod2 = "/kubepods/burstable/pod11111111-2222-4333-8444-555555555555";
+        WriteCgroup(pod2, "-1");
+        WriteCgroup($"{pod2}/{Cid(99)}", "20000");
         // Sweeps 1-4 only read what is tracked: the tree is not walked every second.
         for (int sweep = 1; sweep < 5; sweep++)
         {
             loop.SweepOnce();
             Assert.Equal(2, state.Containers);
         }
-        // Sweep 5 is a discovery: within --discovery-interval, the new container is tracked and read.
+        // Sweep 5 is a discovery: within --discovery-interval, the new pod and its container are tracked and read.
         loop.SweepOnce();
         Assert.Equal(3, state.Containers);
         var series = state.Series.Single(s => s.Identity.ContainerId == Cid(99));
         Assert.True(series.Initialized);
         Assert.Equal(0.2, series.LimitCores);
+    }
+
+    [Fact]
+    public void A_container_started_in_a_settled_pod_is_tracked_within_six_discoveries_or_at_the_next_sweep_when_the_api_reports_it()
+    {
+        var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromSeconds(5), config: TimeSpan.FromSeconds(10));
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce();
+
+        // Without the API: the pod was there at start (settled), so its folder is listed at one
+        // discovery in six: found by a discovery sweep, within 30 sweeps.
+        WriteCgroup($"{Pod}/{Cid(99)}", "20000");
+        int sweeps = 0;
+        while (state.Containers == 2 && sweeps <= 6 * 5)
+        {
+            loop.SweepOnce();
+            sweeps++;
+        }
+        Assert.Equal(3, state.Containers);
+        Assert.Equal(0, sweeps % 5);
+
+        // The API reports a change to the pod (ContainerDiscovery.ListPodSoon, wired to the pod
+        // watch): the very next sweep, not a discovery one, lists that pod's folder.
+        WriteCgroup($"{Pod}/{Cid(100)}", "20000");
+        loop.SweepOnce();
+        Assert.Equal(3, state.Containers);
+        _discovery!.ListPodSoon(PodUid);
+        loop.SweepOnce();
+        Assert.Equal(4, state.Containers);
+        Assert.True(state.Series.Single(s => s.Identity.ContainerId == Cid(100)).Initialized);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ internal static class RunCommand
         var configInterval = Duration("--config-interval", "CONFIG_INTERVAL", "10s",
             "How often the quota, cpu.stat.local and cpu.pressure are re-read; period, burst and shares/weight every sixth time, or at once when the quota changed");
         var discoveryInterval = Duration("--discovery-interval", "DISCOVERY_INTERVAL", "5s",
-            "How often the cgroup tree is searched for new and removed containers (and after a sweep finds one gone); a new container is sampled within this plus one --interval");
+            "How often the cgroup tree is searched for new and removed pods and containers (and after a sweep finds one gone); a new pod is sampled within this plus one --interval. A settled pod's folder is listed every sixth time; one the Kubernetes API reports changed, at the next sweep");
         var listen = new Option<string>("--listen")
         {
             Description = "Address of the HTTP server for /metrics, /healthz and /readyz (0.0.0.0:9808 in the DaemonSet)",

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace ThrottleWatch.Agent.Discovery;
 
 /// <summary>
@@ -6,14 +8,28 @@ namespace ThrottleWatch.Agent.Discovery;
 /// folders that are new, and reports what appeared and what went.
 /// </summary>
 /// <remarks>
-/// Symbolic links inside the hierarchy are never followed (a loop or a link to another part of the
+/// <para>Symbolic links inside the hierarchy are never followed (a loop or a link to another part of the
 /// tree would count cgroups twice). Container folders are not descended into; pod folders only one
-/// level. Everything else is walked, down to <see cref="MaxDepth"/>.
+/// level. Everything else is walked, down to <see cref="MaxDepth"/>.</para>
+/// <para>Every refresh lists every folder above the pods, so a pod that appears or goes is seen at
+/// the next refresh, and lists a pod's folder (to find its containers) when the pod is
+/// <em>unsettled</em>: it appeared after the first refresh, or a listing of it found a container come
+/// or go, within the last <see cref="UnsettledRefreshes"/> refreshes; or someone asked for it
+/// (<see cref="ListPodSoon"/>: a container of it vanished, or the API reported a change to the pod).
+/// A settled pod's folder is listed every <see cref="SettledPodEvery"/>th refresh, the pods dealt
+/// round those refreshes. At 2,000 containers listing every pod folder every refresh cost a fifth
+/// of the agent's CPU; pods' container sets change when they start and when a container restarts.</para>
 /// </remarks>
 public sealed class ContainerDiscovery
 {
     /// <summary>Deeper than any kubelet layout (kind's nesting is 5 levels to a container).</summary>
     public const int MaxDepth = 12;
+
+    /// <summary>A settled pod's folder is listed every this many refreshes (at the default 5 s <c>--discovery-interval</c>: every 30 s).</summary>
+    public const int SettledPodEvery = 6;
+
+    /// <summary>For this many refreshes after a pod appeared or its containers changed, its folder is listed at every refresh (a minute at 5 s).</summary>
+    public const int UnsettledRefreshes = 12;
 
     private readonly string _root;
     private readonly Node _top;
@@ -25,6 +41,10 @@ public sealed class ContainerDiscovery
     private Node? _listing;
     private Dictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>> _listingLookup;
     private uint _generation;
+    private uint _round;
+    private int _nextPodSlot;
+    private readonly ConcurrentQueue<string> _podRequests = new();
+    private readonly HashSet<string> _podsAsked = new(StringComparer.Ordinal);
 
     /// <param name="cpuRoot">The cpu hierarchy's folder.</param>
     /// <param name="subtrees">Paths relative to <paramref name="cpuRoot"/> whose direct children are reported as containers.</param>
@@ -44,39 +64,92 @@ public sealed class ContainerDiscovery
     /// <summary>Folders that were listed in the last refresh (a measure of its cost).</summary>
     public int FoldersListed { get; private set; }
 
+    /// <summary>Pod folders the last refresh did not list: settled, not due, not asked for.</summary>
+    public int PodsSkipped { get; private set; }
+
+    /// <summary>
+    /// Asks for the folder of the pod with this UID (or, for a static pod, this config hash: the name
+    /// its cgroup has) to be listed at the next refresh, settled or not. Safe from any thread.
+    /// </summary>
+    public void ListPodSoon(string podUid) => _podRequests.Enqueue(podUid);
+
+    /// <summary>True when <see cref="ListPodSoon"/> asked for pods that no refresh has listed yet.</summary>
+    public bool PodsRequested => !_podRequests.IsEmpty;
+
     /// <summary>Everything discovered by the last refresh, by cgroup path.</summary>
     public IReadOnlyDictionary<string, CgroupIdentity> Current => _current;
 
     /// <summary>Walks the tree and returns what appeared and what went since the last refresh.</summary>
-    public DiscoveryChanges Refresh()
+    public DiscoveryChanges Refresh() => Walk(onlyRequested: false);
+
+    /// <summary>
+    /// Lists only the folders of the pods <see cref="ListPodSoon"/> asked for (a pod the API reported
+    /// changed): what appeared and went in them. Not a round of the settled pods' schedule.
+    /// </summary>
+    public DiscoveryChanges RefreshRequested() => Walk(onlyRequested: true);
+
+    private DiscoveryChanges Walk(bool onlyRequested)
     {
         _generation++;
+        if (!onlyRequested)
+        {
+            _round++;
+        }
         FoldersListed = 0;
+        PodsSkipped = 0;
+        while (_podRequests.TryDequeue(out var uid))
+        {
+            _podsAsked.Add(uid);
+        }
         var changes = new DiscoveryChanges();
-        Visit(_top, changes);
+        Visit(_top, changes, onlyRequested);
+        _podsAsked.Clear();
         return changes;
     }
 
     /// <summary>Absolute folder of a cgroup path under this hierarchy's root.</summary>
     public string AbsolutePath(string cgroupPath) => _root == "/" ? cgroupPath : _root + cgroupPath;
 
-    private void Visit(Node node, DiscoveryChanges changes)
+    private void Visit(Node node, DiscoveryChanges changes, bool onlyRequested)
     {
         if (node.Role == NodeRole.Container || node.Depth >= MaxDepth)
         {
             return;
         }
-        List(node, changes);
+        if (node.Role == NodeRole.Pod)
+        {
+            bool asked = _podsAsked.Contains(node.Identity!.PodUid!);
+            bool due = onlyRequested
+                ? asked
+                : asked || !node.Listed || node.UnsettledUntil >= _round || (_round + (uint)node.Slot) % SettledPodEvery == 0;
+            if (!due)
+            {
+                PodsSkipped++;
+                return;
+            }
+            // A pod's first listing finds all its containers: not a change that unsettles it.
+            if (List(node, changes) && node.Listed)
+            {
+                node.UnsettledUntil = _round + UnsettledRefreshes;
+            }
+            node.Listed = true;
+            return;
+        }
+        if (!onlyRequested)
+        {
+            List(node, changes);
+        }
         foreach (var child in node.Children.Values)
         {
             if (child.Role is NodeRole.Plain or NodeRole.SubtreeParent or NodeRole.Pod)
             {
-                Visit(child, changes);
+                Visit(child, changes, onlyRequested);
             }
         }
     }
 
-    private void List(Node node, DiscoveryChanges changes)
+    /// <summary>Lists one folder; true when a subfolder appeared or went.</summary>
+    private bool List(Node node, DiscoveryChanges changes)
     {
         FoldersListed++;
         uint gen = _generation;
@@ -95,6 +168,7 @@ public sealed class ContainerDiscovery
                 child.Seen = gen;
             }
         }
+        bool changed = _added.Count > 0;
         foreach (var child in _added)
         {
             node.Children[child.Name] = child;
@@ -115,6 +189,7 @@ public sealed class ContainerDiscovery
         }
         if (gone is not null)
         {
+            changed = true;
             foreach (var name in gone)
             {
                 var child = node.Children[name];
@@ -122,6 +197,7 @@ public sealed class ContainerDiscovery
                 Forget(child, changes);
             }
         }
+        return changed;
     }
 
     /// <summary>One subfolder of the folder being listed: known ones are marked seen; only new names allocate.</summary>
@@ -175,7 +251,13 @@ public sealed class ContainerDiscovery
         {
             var qos = KubeletLayout.QosOf(parent.Name, name);
             var id = new CgroupIdentity(CgroupKind.Pod, rel, uid, null, qos, "");
-            return new Node(full, rel, name, NodeRole.Pod, underKube, depth, id);
+            // A pod found by the first refresh was there before the agent: settled. One that appears
+            // later is starting: its containers come over the next seconds.
+            return new Node(full, rel, name, NodeRole.Pod, underKube, depth, id)
+            {
+                Slot = _nextPodSlot++ & int.MaxValue,
+                UnsettledUntil = _round == 1 ? 0 : _round + UnsettledRefreshes,
+            };
         }
         var plain = new Node(full, rel, name, NodeRole.Plain, underKube, depth, null);
         MarkSubtree(plain);
@@ -215,6 +297,12 @@ public sealed class ContainerDiscovery
         public int Depth { get; } = depth;
         public CgroupIdentity? Identity { get; } = identity;
         public uint Seen { get; set; }
+        /// <summary>A pod's: which of the <see cref="SettledPodEvery"/> refreshes lists it when settled.</summary>
+        public int Slot { get; init; }
+        /// <summary>A pod's: the last refresh (round) that lists it because it is unsettled.</summary>
+        public uint UnsettledUntil { get; set; }
+        /// <summary>A pod's: its folder was listed once.</summary>
+        public bool Listed { get; set; }
         public Dictionary<string, Node> Children { get; } = new(StringComparer.Ordinal);
     }
 }

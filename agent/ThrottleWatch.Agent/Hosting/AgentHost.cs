@@ -87,7 +87,12 @@ public static partial class AgentHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(kube);
-        builder.Services.AddSingleton(sp => new Sampler(hierarchy, new ContainerDiscovery(hierarchy.CpuRoot, options.CgroupSubtrees),
+        var discovery = new ContainerDiscovery(hierarchy.CpuRoot, options.CgroupSubtrees);
+        if (index is not null)
+        {
+            index.PodChanged += discovery.ListPodSoon;
+        }
+        builder.Services.AddSingleton(sp => new Sampler(hierarchy, discovery,
             HandleBudget.FromProcessLimit(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("ThrottleWatch.Sampler")));
         builder.Services.AddSingleton(new PrometheusExporter(state, index, kube, options.ExcludeNamespaces, Version));
         builder.Services.AddSingleton<ISweepObserver>(sp => sp.GetRequiredService<PrometheusExporter>());

@@ -12,8 +12,9 @@ public sealed class AgentOptions
     public TimeSpan ConfigInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// How often the cgroup tree is walked for new and removed containers (and right after a sweep
-    /// finds a cgroup gone): a new container is sampled within this plus one interval.
+    /// How often the cgroup tree is walked for new and removed pods and containers (and right after a
+    /// sweep finds a cgroup gone): a new pod is sampled within this plus one interval; a settled pod's
+    /// folder is listed every sixth time (<see cref="Discovery.ContainerDiscovery"/>).
     /// </summary>
     public TimeSpan DiscoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -16,7 +16,9 @@ public interface ISweepObserver
 /// <summary>
 /// The sampling loop: every interval, sweep the per-second files, and the slow files of one slice of
 /// the cgroups (each cgroup once per <c>--config-interval</c>); every <c>--discovery-interval</c>,
-/// rediscover first (incremental), and after a sweep that found a cgroup gone, rediscover again;
+/// rediscover first (incremental: settled pods' folders are listed every sixth time, see
+/// <see cref="ContainerDiscovery"/>), in between list the pods the API reported changed, and after a
+/// sweep that found a cgroup gone, rediscover again;
 /// then fold the readings into <see cref="NodeState"/>. A sweep slower than the interval delays the next tick
 /// instead of piling up (<see cref="PeriodicTimer"/> never queues more than one tick).
 /// </summary>
@@ -57,7 +59,11 @@ internal sealed partial class SamplingService : BackgroundService
     {
         long start = Stopwatch.GetTimestamp();
         long sweep = _state.Sweeps;
-        var changes = sweep % _discoverEvery == 0 ? _sampler.Rediscover() : _noChanges;
+        // Between discoveries, the pods the API reported changed (a container started or restarted)
+        // have their folders listed at once.
+        var changes = sweep % _discoverEvery == 0 ? _sampler.Rediscover()
+            : _sampler.DiscoveryRequested ? _sampler.Rediscover(onlyRequested: true)
+            : _noChanges;
         _sampler.Sweep((int)(sweep % _configEvery), _configEvery);
         // A cgroup gone is dropped now, as a rediscovery before the sweep would have done; the walk
         // also finds what appeared meanwhile (a restarted container's new cgroup, when it is there yet).

@@ -38,6 +38,13 @@ public sealed class PodIndex
 
     public long Version => Interlocked.Read(ref _version);
 
+    /// <summary>
+    /// Raised, outside the index's lock, with a pod's UID and (for a static pod) its config hash when
+    /// a list or a watch event added or changed it: discovery lists that pod's folder at its next refresh, so a
+    /// container the kubelet started or restarted is found within one discovery interval.
+    /// </summary>
+    public event Action<string>? PodChanged;
+
     public int Count
     {
         get
@@ -62,6 +69,11 @@ public sealed class PodIndex
             _byUid = byUid;
             Rebuild();
         }
+        // A list follows a start or a broken watch: what changed meanwhile is unknown.
+        foreach (var p in byUid.Values)
+        {
+            Changed(p);
+        }
     }
 
     public void Upsert(PodMeta pod)
@@ -70,6 +82,19 @@ public sealed class PodIndex
         {
             _byUid[pod.Uid] = pod;
             Rebuild();
+        }
+        Changed(pod);
+    }
+
+    private void Changed(PodMeta pod)
+    {
+        if (PodChanged is { } changed)
+        {
+            changed(pod.Uid);
+            if (pod.ConfigHash is { } hash)
+            {
+                changed(hash);
+            }
         }
     }
 

@@ -66,11 +66,26 @@ internal sealed class Sampler : IDisposable
     /// <summary>True when a sweep found a tracked cgroup gone since the last <see cref="Rediscover"/>: time to rediscover.</summary>
     public bool SawVanished => _vanished > 0;
 
-    /// <summary>Runs discovery and starts or stops tracking what it found; new cgroups get their configuration read.</summary>
-    public DiscoveryChanges Rediscover()
+    /// <summary>True when pods were asked to be listed (<see cref="ContainerDiscovery.ListPodSoon"/>): time for <c>Rediscover(onlyRequested: true)</c>.</summary>
+    public bool DiscoveryRequested => _discovery.PodsRequested;
+
+    /// <summary>
+    /// Runs discovery (all of it, or with <paramref name="onlyRequested"/> only the pods asked for) and
+    /// starts or stops tracking what it found; new cgroups get their configuration read.
+    /// </summary>
+    public DiscoveryChanges Rediscover(bool onlyRequested = false)
     {
         _vanished = 0;
-        var changes = _discovery.Refresh();
+        // A cgroup a sweep found gone: its pod's folder is listed now, settled or not, so that it is
+        // dropped (and a replacement found) at once.
+        foreach (var t in _tracked)
+        {
+            if (!t.Alive && t.Identity.PodUid is { } uid)
+            {
+                _discovery.ListPodSoon(uid);
+            }
+        }
+        var changes = onlyRequested ? _discovery.RefreshRequested() : _discovery.Refresh();
         foreach (var gone in changes.Removed)
         {
             if (_byPath.Remove(gone.CgroupPath, out var t))
@@ -88,6 +103,7 @@ internal sealed class Sampler : IDisposable
                 Untrack(t);
             }
         }
+        int firstNew = _tracked.Count;
         foreach (var identity in _discovery.Current.Values)
         {
             if (!_byPath.ContainsKey(identity.CgroupPath))
@@ -102,6 +118,17 @@ internal sealed class Sampler : IDisposable
                 int folder = t.Folder.OpenPath();
                 ReadConfig(t, folder);
                 CgroupFolder.Close(folder);
+            }
+        }
+        // A new container's pod (tracked too): whether it has a quota decides how often the container's cpu.stat.local moves.
+        for (int i = firstNew; i < _tracked.Count; i++)
+        {
+            var t = _tracked[i];
+            if (t.Identity.Kind == CgroupKind.Container && t.Pod is null)
+            {
+                string path = t.Identity.CgroupPath;
+                int slash = path.LastIndexOf('/');
+                t.Pod = slash > 0 ? _byPath.GetValueOrDefault(path[..slash]) : null;
             }
         }
         return changes;
@@ -146,7 +173,8 @@ internal sealed class Sampler : IDisposable
             t.Previous = t.Current;
             // The slow files of one folder: opened relative to it, each open walks one component
             // instead of the whole path (at 2,000 containers the path walks were most of an open's cost).
-            int folder = t.Folder.OpenPath();
+            // A pass that opens only the quota (TrackedCgroup.QuotaOnly) opens it by its path instead.
+            int folder = t.QuotaOnly ? -1 : t.Folder.OpenPath();
             ReadCounters(t, full: true, folder);
             // A new cgroup's configuration was read when it was found: not again in the same second.
             if (t.Alive && !t.SlowPending)
@@ -206,7 +234,9 @@ internal sealed class Sampler : IDisposable
 
         if (full)
         {
-            if ((t.Absent & TrackedCgroup.AbsentFiles.StatLocal) == 0)
+            // Like cpu.stat, cpu.stat.local of a v1 cgroup without a quota in a pod without one moves
+            // only under a quota above the pods, which the kubelet never sets: read with the minute's files.
+            if ((t.Absent & TrackedCgroup.AbsentFiles.StatLocal) == 0 && (!t.LocalStill || t.SlowPending || t.FullConfigDue))
             {
                 status = t.StatLocal.Read(folder, _buffer, out n);
                 if (status == ReadStatus.Ok && Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var local) && local.Has(CpuStat.Keys.ThrottledTime))

@@ -73,6 +73,30 @@ internal sealed class TrackedCgroup : IDisposable
         }
     }
 
+    /// <summary>A container's pod, when it is tracked (set by <see cref="Sampler.Rediscover"/>).</summary>
+    internal TrackedCgroup? Pod { get; set; }
+
+    /// <summary>
+    /// True when this cgroup's <c>cpu.stat.local</c> cannot move by what the kubelet sets: it is
+    /// <see cref="Unlimited"/> and, for a container, so is its pod (the kubelet sets no quota above
+    /// the pods). It is then read with the files that almost never change, like <c>cpu.stat</c>.
+    /// A cgroup of a <c>--cgroup-subtree</c> may have a limited ancestor: never true for one.
+    /// </summary>
+    internal bool LocalStill => Unlimited && Identity.Kind switch
+    {
+        CgroupKind.Pod => true,
+        CgroupKind.Container => Pod is { Unlimited: true },
+        _ => false,
+    };
+
+    /// <summary>
+    /// True when the next slow pass opens only the quota in the cpu folder: a <see cref="LocalStill"/>
+    /// cgroup (on v1, so no <c>cpu.pressure</c>; <see cref="Unlimited"/>, so no <c>cpu.stat</c>) between
+    /// its full configuration reads, with valid counters. Opening the folder first would cost one more
+    /// path walk than it saves. (A quota found changed brings more files; they are opened by path too.)
+    /// </summary>
+    internal bool QuotaOnly => LocalStill && !SlowPending && !FullConfigDue && Current.Valid;
+
     public string CpuDir => Folder.Path;
 
     /// <summary>The cgroup's folder in the cpu hierarchy: all its files but <c>cpuacct.usage</c> are in it.</summary>
