@@ -31,6 +31,9 @@ public sealed record CgroupIdentity(
     QosClass? Qos,
     string Runtime)
 {
+    /// <summary>A container's pod cgroup (its parent folder's path); null for a pod or a subtree cgroup.</summary>
+    public string? PodPath => Kind == CgroupKind.Container && CgroupPath.LastIndexOf('/') is > 0 and var slash ? CgroupPath[..slash] : null;
+
     public static string QosName(QosClass? qos) => qos switch
     {
         QosClass.Guaranteed => "guaranteed",

@@ -56,10 +56,9 @@ public sealed class NodeState
             // Containers point at their pod's series: the pod's quota decides whether throttling series exist.
             foreach (var s in _byPath.Values)
             {
-                if (s.Identity.Kind == CgroupKind.Container && s.Pod is null)
+                if (s.Pod is null && s.Identity.PodPath is { } pod)
                 {
-                    var parent = s.Identity.CgroupPath[..s.Identity.CgroupPath.LastIndexOf('/')];
-                    s.Pod = _byPath.GetValueOrDefault(parent);
+                    s.Pod = _byPath.GetValueOrDefault(pod);
                 }
             }
         }

@@ -124,11 +124,9 @@ internal sealed class Sampler : IDisposable
         for (int i = firstNew; i < _tracked.Count; i++)
         {
             var t = _tracked[i];
-            if (t.Identity.Kind == CgroupKind.Container && t.Pod is null)
+            if (t.Pod is null && t.Identity.PodPath is { } pod)
             {
-                string path = t.Identity.CgroupPath;
-                int slash = path.LastIndexOf('/');
-                t.Pod = slash > 0 ? _byPath.GetValueOrDefault(path[..slash]) : null;
+                t.Pod = _byPath.GetValueOrDefault(pod);
             }
         }
         return changes;
