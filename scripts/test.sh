@@ -17,6 +17,8 @@ echo "== the Dockerfile's publish step, for both image architectures (amd64 is N
 ./scripts/publish-agent.sh out/agent-amd64 amd64
 ./scripts/publish-agent.sh out/agent-arm64 arm64
 out/agent-amd64/throttlewatch-agent --help >/dev/null
+# KubeApiTests runs the shipped (NativeAOT) build against the stand-in API server over HTTPS.
+export THROTTLEWATCH_AOT_AGENT="$PWD/out/agent-amd64/throttlewatch-agent"
 
 echo "== the C lower bound compiles"
 gcc -O2 -Wall -Werror -o bench/baseline/cgread bench/baseline/cgread.c

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -27,19 +28,57 @@ internal sealed class FakeKubeApi : IAsyncDisposable
     private readonly List<(long Version, string Line, string? Node)> _events = [];
     private long _resourceVersion = 1000;
 
-    public FakeKubeApi(string nodeName)
+    /// <summary>
+    /// Plain HTTP; or, given <paramref name="serverCertificate"/>, HTTPS with it, and then with
+    /// <paramref name="clientCertificates"/> a TLS client certificate is required (any: the test
+    /// checks <see cref="ClientCertificateThumbprints"/>), as an API server with client-certificate users does.
+    /// </summary>
+    public FakeKubeApi(string nodeName, X509Certificate2? serverCertificate = null, bool clientCertificates = false)
     {
         NodeName = nodeName;
+        Https = serverCertificate is not null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (serverCertificate is not null)
+            {
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = serverCertificate;
+                    if (clientCertificates)
+                    {
+                        https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                        https.ClientCertificateValidation = (_, _, _) => true;
+                    }
+                });
+            }
+        }));
         _app = builder.Build();
+        _app.Use(async (context, next) =>
+        {
+            LastAuthorization = context.Request.Headers.Authorization.ToString();
+            if (context.Connection.ClientCertificate is { } client)
+            {
+                lock (_gate)
+                {
+                    ClientCertificateThumbprints.Add(client.Thumbprint);
+                }
+            }
+            await next(context);
+        });
         _app.Run(Handle);
     }
 
     public string NodeName { get; }
+    public bool Https { get; }
     public int Port { get; private set; }
-    public string Url => $"http://127.0.0.1:{Port}";
+    public string Url => $"{(Https ? "https" : "http")}://127.0.0.1:{Port}";
+    /// <summary>The client certificates requests came with (HTTPS with client certificates).</summary>
+    public HashSet<string> ClientCertificateThumbprints { get; } = [];
+    /// <summary>The Authorization header of the latest request ("" without one).</summary>
+    public string? LastAuthorization { get; private set; }
 
     /// <summary>Status code every request gets while set (500, 401, 403); null serves normally.</summary>
     public int? FailWith { get; set; }
@@ -72,21 +111,29 @@ internal sealed class FakeKubeApi : IAsyncDisposable
         Port = new Uri(address).Port;
     }
 
-    /// <summary>A kubeconfig that points at this server with a bearer token.</summary>
-    public string WriteKubeconfig(string dir)
+    /// <summary>
+    /// A kubeconfig that points at this server with a bearer token, or (HTTPS) with the CA to trust
+    /// and a client certificate and key instead of the token, each PEM inline as kubectl writes them.
+    /// </summary>
+    public string WriteKubeconfig(string dir, string? caPem = null, (string Cert, string Key)? client = null)
     {
+        static string B64(string pem) => Convert.ToBase64String(Encoding.UTF8.GetBytes(pem));
         var path = Path.Combine(dir, "kubeconfig");
+        var ca = caPem is null ? "" : $"\n    certificate-authority-data: {B64(caPem)}";
+        var user = client is { } c
+            ? $"client-certificate-data: {B64(c.Cert)}\n    client-key-data: {B64(c.Key)}"
+            : "token: secret-token-never-logged";
         File.WriteAllText(path, $"""
             apiVersion: v1
             kind: Config
             clusters:
             - name: fake
               cluster:
-                server: {Url}
+                server: {Url}{ca}
             users:
             - name: agent
               user:
-                token: secret-token-never-logged
+                {user}
             contexts:
             - name: fake
               context:

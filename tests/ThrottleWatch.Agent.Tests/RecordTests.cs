@@ -131,18 +131,13 @@ public class RecordTests
         Assert.Equal(rec.Series.Count, stats.GetProperty("numSeries").GetInt64());
     }
 
-    [Fact]
-    public async Task With_the_api_series_carry_names_from_the_first_sample_as_metrics_gives_them()
+    /// <summary>
+    /// The fixture's pods as the API serves them: per pod, the first leaf is the sandbox (in no
+    /// status; returned), the others app containers; the first pod's namespace is "skip-me", the
+    /// static pod's mirror (kube-system/etcd-node-1) has another UID and the config hash.
+    /// </summary>
+    internal static List<string> ServeFixturePods(FakeKubeApi api, Expected expected, string node)
     {
-        const string node = "node-1";
-        using var tree = Fixtures.CopyToTemp("v1-cgroupfs-separate");
-        using var folder = new TempTree();
-        var expected = Fixtures.LoadExpected("v1-cgroupfs-separate");
-        await using var api = new FakeKubeApi(node);
-        await api.StartAsync();
-        var kubeconfig = api.WriteKubeconfig(folder.Path);
-        api.SetNode("8", "7800m");
-        // Per pod, the first leaf is the sandbox (in no status); one pod's namespace is excluded.
         var sandboxes = new List<string>();
         int i = 0;
         foreach (var pod in expected.Pods)
@@ -156,6 +151,21 @@ public class RecordTests
             api.Upsert(PodJson.Pod(ns, isStatic ? "etcd-node-1" : $"pod{i}", isStatic ? Guid.NewGuid().ToString() : pod.PodUid, node, qos, containers,
                 configHash: isStatic ? pod.PodUid : null));
         }
+        return sandboxes;
+    }
+
+    [Fact]
+    public async Task With_the_api_series_carry_names_from_the_first_sample_as_metrics_gives_them()
+    {
+        const string node = "node-1";
+        using var tree = Fixtures.CopyToTemp("v1-cgroupfs-separate");
+        using var folder = new TempTree();
+        var expected = Fixtures.LoadExpected("v1-cgroupfs-separate");
+        await using var api = new FakeKubeApi(node);
+        await api.StartAsync();
+        var kubeconfig = api.WriteKubeconfig(folder.Path);
+        api.SetNode("8", "7800m");
+        var sandboxes = ServeFixturePods(api, expected, node);
         string[] common = ["--cgroup-root", tree.Path, "--proc-root", ProcRoot, "--kubeconfig", kubeconfig, "--node-name", node, "--exclude-namespaces", "skip-me"];
 
         var file = Path.Combine(folder.Path, "node.om");

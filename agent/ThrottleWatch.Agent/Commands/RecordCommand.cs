@@ -199,7 +199,7 @@ internal static class RecordCommand
             if (kubeConfig is not null)
             {
                 kubeConfig.HttpClientTimeout = TimeSpan.FromSeconds(30);
-                watcher = new PodWatcher(new Kubernetes(kubeConfig), o.NodeName, index!, kube, TimeSpan.FromMinutes(5), loggers.CreateLogger<PodWatcher>());
+                watcher = new PodWatcher(new KubeApi(kubeConfig), o.NodeName, index!, kube, TimeSpan.FromMinutes(5), loggers.CreateLogger<PodWatcher>());
                 await watcher.StartAsync(cancel).ConfigureAwait(false);
             }
 

@@ -67,7 +67,7 @@ internal static class TopCommand
             if (options.Kubeconfig is not null)
             {
                 index = new PodIndex();
-                var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig));
+                var client = new KubeApi(KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig));
                 watcher = new PodWatcher(client, options.NodeName, index, kube, TimeSpan.FromMinutes(5), NullLogger<PodWatcher>.Instance);
                 await watcher.StartAsync(stop.Token).ConfigureAwait(false);
             }

@@ -101,10 +101,9 @@ public static partial class AgentHost
         if (kubeConfig is not null)
         {
             builder.Services.AddSingleton(index!);
-            // One client for the watch (which needs the concrete client's HttpClient) and the authorizer.
-            builder.Services.AddSingleton(_ => new Kubernetes(kubeConfig));
-            builder.Services.AddSingleton<IKubernetes>(sp => sp.GetRequiredService<Kubernetes>());
-            builder.Services.AddHostedService(sp => new PodWatcher(sp.GetRequiredService<Kubernetes>(), options.NodeName, index!, kube,
+            // One client for the pod list/watch, the owner lookups and the authorizer.
+            builder.Services.AddSingleton(_ => new KubeApi(kubeConfig));
+            builder.Services.AddHostedService(sp => new PodWatcher(sp.GetRequiredService<KubeApi>(), options.NodeName, index!, kube,
                 options.WatchTimeout, sp.GetRequiredService<ILogger<PodWatcher>>()));
         }
 
@@ -127,7 +126,7 @@ public static partial class AgentHost
         }
         else if (options.Auth == "kubernetes")
         {
-            builder.Services.AddSingleton<Security.IMetricsAuthorizer>(sp => new Security.KubernetesAuthorizer(sp.GetRequiredService<IKubernetes>()));
+            builder.Services.AddSingleton<Security.IMetricsAuthorizer>(sp => new Security.KubernetesAuthorizer(sp.GetRequiredService<KubeApi>()));
         }
         if (options.Auth == "kubernetes" && kubeConfig is null)
         {

@@ -20,10 +20,10 @@ public enum WatchEventType
 }
 
 /// <summary>
-/// One pod watch (<c>GET /api/v1/pods?watch=true</c>) read line by line over the client's own
+/// One pod watch (<c>GET /api/v1/pods?watch=true</c>) read line by line over <see cref="KubeApi"/>'s
 /// HttpClient and credentials. KubernetesClient.Aot leaves out the library's Watcher (its generic
-/// JSON is not trimming-safe), so this is the read loop it would run, with the library's
-/// source-generated JSON for the objects. The server writes one event per line
+/// JSON is not trimming-safe), so this is the read loop it would run, with the agent's
+/// source-generated JSON for the library's models (<see cref="KubeJson"/>). The server writes one event per line
 /// (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes):
 /// <code>
 /// {"type":"ADDED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web-0","uid":"…","resourceVersion":"1042"},…}}
@@ -38,7 +38,7 @@ public enum WatchEventType
 internal static class PodWatchStream
 {
     public static async IAsyncEnumerable<(WatchEventType Type, V1Pod? Pod)> WatchAsync(
-        Kubernetes client,
+        KubeApi client,
         string fieldSelector,
         string resourceVersion,
         int timeoutSeconds,
@@ -48,19 +48,12 @@ internal static class PodWatchStream
         var query = string.Create(CultureInfo.InvariantCulture,
             $"api/v1/pods?allowWatchBookmarks=true&fieldSelector={Uri.EscapeDataString(fieldSelector)}&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={timeoutSeconds}&watch=true");
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(client.BaseUri, query)) { Version = HttpVersion.Version20 };
-        if (client.Credentials is { } credentials)
-        {
-            await credentials.ProcessHttpRequestAsync(request, cancel).ConfigureAwait(false);
-        }
+        await client.SignAsync(request, cancel).ConfigureAwait(false);
         using var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             var content = await response.Content.ReadAsStringAsync(cancel).ConfigureAwait(false);
-            throw new HttpOperationException(string.Create(CultureInfo.InvariantCulture, $"Operation returned an invalid status code '{response.StatusCode}'"))
-            {
-                Request = new HttpRequestMessageWrapper(request, ""),
-                Response = new HttpResponseMessageWrapper(response, content),
-            };
+            throw KubeApi.Refused(request, response, content);
         }
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel).ConfigureAwait(false), Encoding.UTF8);
         while (await reader.ReadLineAsync(cancel).ConfigureAwait(false) is { } line)
@@ -99,7 +92,7 @@ internal static class PodWatchStream
         }
         if (obj.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String && kind.ValueEquals("Status"))
         {
-            onError(new KubernetesException(obj.Deserialize(SourceGenerationContext.Default.V1Status)));
+            onError(new KubernetesException(obj.Deserialize(KubeJson.Default.V1Status)));
             return null;
         }
         var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
@@ -112,6 +105,6 @@ internal static class PodWatchStream
             "BOOKMARK" => WatchEventType.Bookmark,
             _ => throw new JsonException($"unknown watch event type '{type}'"),
         };
-        return (eventType, obj.Deserialize(SourceGenerationContext.Default.V1Pod));
+        return (eventType, obj.Deserialize(KubeJson.Default.V1Pod));
     }
 }

@@ -15,7 +15,7 @@ namespace ThrottleWatch.Agent.Metadata;
 /// jitter): never a re-list in a tight loop.
 /// </summary>
 public sealed class PodWatcher(
-    Kubernetes client,
+    KubeApi client,
     string nodeName,
     PodIndex index,
     KubernetesStatus status,
@@ -85,7 +85,7 @@ public sealed class PodWatcher(
     private async Task<string> ListAsync(CancellationToken stop)
     {
         status.CountList();
-        var list = await client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: Selector, cancellationToken: stop).ConfigureAwait(false);
+        var list = await client.ListPodsAsync(Selector, stop).ConfigureAwait(false);
         var pods = new List<PodMeta>(list.Items.Count);
         foreach (var pod in list.Items)
         {
@@ -195,7 +195,7 @@ public sealed class PodWatcher(
     {
         try
         {
-            var node = await client.CoreV1.ReadNodeAsync(nodeName, cancellationToken: stop).ConfigureAwait(false);
+            var node = await client.ReadNodeAsync(nodeName, stop).ConfigureAwait(false);
             status.NodeCapacityCores = Cores(node.Status?.Capacity);
             status.NodeAllocatableCores = Cores(node.Status?.Allocatable);
         }

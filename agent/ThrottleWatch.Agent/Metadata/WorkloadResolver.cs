@@ -1,4 +1,3 @@
-using k8s;
 using k8s.Autorest;
 using k8s.Models;
 
@@ -9,7 +8,7 @@ namespace ThrottleWatch.Agent.Metadata;
 /// DaemonSet as they are, no owner → the bare pod. Owners are read with a cached <c>get</c> (the RBAC
 /// grants <c>get</c> on ReplicaSets and Jobs), once per owner, never per sweep.
 /// </summary>
-public sealed class WorkloadResolver(IKubernetes client)
+public sealed class WorkloadResolver(KubeApi client)
 {
     private static readonly TimeSpan RetryFailedAfter = TimeSpan.FromMinutes(5);
     private const int MaxCached = 10_000;
@@ -45,8 +44,8 @@ public sealed class WorkloadResolver(IKubernetes client)
         {
             Lookups++;
             IList<V1OwnerReference>? parents = owner.Kind == "ReplicaSet"
-                ? (await client.AppsV1.ReadNamespacedReplicaSetAsync(owner.Name, ns, cancellationToken: cancel).ConfigureAwait(false)).Metadata?.OwnerReferences
-                : (await client.BatchV1.ReadNamespacedJobAsync(owner.Name, ns, cancellationToken: cancel).ConfigureAwait(false)).Metadata?.OwnerReferences;
+                ? (await client.ReadReplicaSetAsync(owner.Name, ns, cancel).ConfigureAwait(false)).Metadata?.OwnerReferences
+                : (await client.ReadJobAsync(owner.Name, ns, cancel).ConfigureAwait(false)).Metadata?.OwnerReferences;
             var parent = parents?.FirstOrDefault(o => o.Controller == true) ?? parents?.FirstOrDefault();
             result = parent is not null && parent.Kind is "Deployment" or "CronJob"
                 ? (parent.Kind, parent.Name, null)

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using k8s;
 using k8s.Models;
 using Microsoft.AspNetCore.Http;
 
@@ -47,7 +46,7 @@ public sealed class TokenFileAuthorizer(string path) : IMetricsAuthorizer
 /// right to <c>get</c> the non-resource URL <c>/metrics</c> with a SubjectAccessReview. Answers are
 /// cached for a minute (by a hash of the token, never the token itself), at most 10,000 of them.
 /// </summary>
-public sealed class KubernetesAuthorizer(IKubernetes client) : IMetricsAuthorizer
+public sealed class KubernetesAuthorizer(ThrottleWatch.Agent.Metadata.KubeApi client) : IMetricsAuthorizer
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromMinutes(1);
     private const int MaxCached = 10_000;
@@ -71,10 +70,10 @@ public sealed class KubernetesAuthorizer(IKubernetes client) : IMetricsAuthorize
         int status;
         try
         {
-            var review = await client.AuthenticationV1.CreateTokenReviewAsync(new V1TokenReview
+            var review = await client.CreateTokenReviewAsync(new V1TokenReview
             {
                 Spec = new V1TokenReviewSpec { Token = bearerToken },
-            }, cancellationToken: cancel).ConfigureAwait(false);
+            }, cancel).ConfigureAwait(false);
             if (review.Status?.Authenticated != true || review.Status.User is null)
             {
                 status = StatusCodes.Status401Unauthorized;
@@ -82,7 +81,7 @@ public sealed class KubernetesAuthorizer(IKubernetes client) : IMetricsAuthorize
             else
             {
                 var user = review.Status.User;
-                var access = await client.AuthorizationV1.CreateSubjectAccessReviewAsync(new V1SubjectAccessReview
+                var access = await client.CreateSubjectAccessReviewAsync(new V1SubjectAccessReview
                 {
                     Spec = new V1SubjectAccessReviewSpec
                     {
@@ -91,7 +90,7 @@ public sealed class KubernetesAuthorizer(IKubernetes client) : IMetricsAuthorize
                         Groups = user.Groups,
                         NonResourceAttributes = new V1NonResourceAttributes { Path = "/metrics", Verb = "get" },
                     },
-                }, cancellationToken: cancel).ConfigureAwait(false);
+                }, cancel).ConfigureAwait(false);
                 status = access.Status?.Allowed == true ? StatusCodes.Status200OK : StatusCodes.Status403Forbidden;
             }
         }
