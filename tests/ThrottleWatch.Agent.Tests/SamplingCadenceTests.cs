@@ -52,6 +52,35 @@ public sealed class SamplingCadenceTests : IDisposable
     }
 
     [Fact]
+    public void A_cgroup_keeps_updating_the_series_the_state_holds_for_it_when_that_series_is_replaced_or_dropped()
+    {
+        var (state, sampler, loop) = Start(containers: 1, discovery: TimeSpan.FromSeconds(5), config: TimeSpan.FromSeconds(10));
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce();
+        var t = sampler.Tracked.Single(x => x.Identity.Kind == CgroupKind.Container);
+        var first = state.SeriesOf(t);
+        Assert.NotNull(first);
+        Assert.Same(first, state.Find(t.Identity.CgroupPath));
+        Assert.True(first!.Initialized);
+
+        // The same path added again (a new identity for it): the cgroup's remembered series is stale.
+        var replaced = new DiscoveryChanges();
+        replaced.Added.Add(t.Identity);
+        state.Apply(replaced, TimeSpan.FromSeconds(1));
+        var second = state.Find(t.Identity.CgroupPath);
+        Assert.NotSame(first, second);
+        loop.SweepOnce();
+        Assert.Same(second, state.SeriesOf(t));
+        Assert.True(second!.Initialized); // updated by the sweep, not the dropped one
+
+        var gone = new DiscoveryChanges();
+        gone.Removed.Add(t.Identity);
+        state.Apply(gone, TimeSpan.FromSeconds(1));
+        Assert.Null(state.SeriesOf(t));
+    }
+
+    [Fact]
     public void A_new_pod_is_tracked_at_the_next_discovery_and_not_before()
     {
         var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromSeconds(5), config: TimeSpan.FromSeconds(10));

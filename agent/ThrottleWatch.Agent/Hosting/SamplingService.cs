@@ -79,7 +79,7 @@ internal sealed partial class SamplingService : BackgroundService
             }
             foreach (var t in _sampler.Tracked)
             {
-                _state.Find(t.Identity.CgroupPath)?.Update(t);
+                _state.SeriesOf(t)?.Update(t);
             }
             _state.NodeUsageSeconds = nodeUsage ?? _state.NodeUsageSeconds;
             _state.HandlesDegraded = _sampler.DegradedCount;

@@ -191,7 +191,8 @@ internal sealed class Sampler : IDisposable
 
     private void ReadCounters(TrackedCgroup t, bool full, int folder)
     {
-        var reading = t.Current;
+        // In place: a reading is about 160 bytes, and this runs for every container every second.
+        ref var reading = ref t.Current;
         reading.Timestamp = Stopwatch.GetTimestamp();
 
         ReadStatus status;
@@ -205,7 +206,6 @@ internal sealed class Sampler : IDisposable
             {
                 Fail(t, t.CpuStat, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
                 reading.Valid = false;
-                t.Current = reading;
                 return;
             }
             reading.Valid = true;
@@ -261,7 +261,6 @@ internal sealed class Sampler : IDisposable
                 }
             }
         }
-        t.Current = reading;
     }
 
     /// <summary>

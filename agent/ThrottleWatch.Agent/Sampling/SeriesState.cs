@@ -27,6 +27,9 @@ public sealed class SeriesState
 
     public CgroupIdentity Identity { get; }
 
+    /// <summary>True once <see cref="NodeState"/> dropped or replaced this series: a tracked cgroup holding it looks again.</summary>
+    internal bool Detached { get; set; }
+
     /// <summary>The pod cgroup of a container, when it is tracked.</summary>
     public SeriesState? Pod { get; internal set; }
 

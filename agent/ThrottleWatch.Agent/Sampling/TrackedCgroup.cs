@@ -15,6 +15,7 @@ internal sealed class TrackedCgroup : IDisposable
     internal TrackedCgroup(CgroupIdentity identity, int version, string cpuDir, string? cpuacctDir, HandleBudget budget)
     {
         Identity = identity;
+        ReadEverySweep = identity.Kind != CgroupKind.Pod;
         Folder = new CgroupFolder(cpuDir);
         var kept = ReadEverySweep ? budget : null;
         CpuStat = new CgroupFile(Folder, "cpu.stat", kept);
@@ -43,7 +44,7 @@ internal sealed class TrackedCgroup : IDisposable
     /// read with its slow files: nothing exports a pod's one-second values, and two descriptors kept
     /// open per pod would cost more kernel memory than reopening them every --config-interval costs CPU.
     /// </summary>
-    internal bool ReadEverySweep => Identity.Kind != CgroupKind.Pod;
+    internal bool ReadEverySweep { get; }
 
     /// <summary>
     /// True for a cgroup v1 cgroup whose last quota read found none (with <c>cpuacct.usage</c> to read
@@ -72,6 +73,9 @@ internal sealed class TrackedCgroup : IDisposable
             CpuStat.KeepOpen = !unlimited;
         }
     }
+
+    /// <summary>The series this cgroup updates, as <see cref="NodeState.SeriesOf"/> last found it.</summary>
+    internal SeriesState? Series { get; set; }
 
     /// <summary>A container's pod, when it is tracked (set by <see cref="Sampler.Rediscover"/>).</summary>
     internal TrackedCgroup? Pod { get; set; }
