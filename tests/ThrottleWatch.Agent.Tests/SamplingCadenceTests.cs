@@ -33,7 +33,7 @@ public sealed class SamplingCadenceTests : IDisposable
     }
 
     /// <summary>A pod with <paramref name="containers"/> containers; every read reopens its file (no kept handles), so a deleted file reads as gone.</summary>
-    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config, int handles = 0, string podQuota = "-1")
+    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config, int handles = 0, string podQuota = "-1", TimeSpan? compact = null)
     {
         _tree.Write("cpu/cpu.shares", "1024\n");
         _tree.Write("cpuacct/cpuacct.usage", "1\n");
@@ -43,7 +43,7 @@ public sealed class SamplingCadenceTests : IDisposable
             WriteCgroup($"{Pod}/{Cid(i)}", "20000");
         }
         Assert.True(CgroupHierarchy.TryDetect(_tree.Path, "/nonexistent-proc", out var h, out var error), error);
-        var options = new AgentOptions { CgroupRoot = _tree.Path, ProcRoot = "/nonexistent-proc", Interval = TimeSpan.FromSeconds(1), DiscoveryInterval = discovery, ConfigInterval = config };
+        var options = new AgentOptions { CgroupRoot = _tree.Path, ProcRoot = "/nonexistent-proc", Interval = TimeSpan.FromSeconds(1), DiscoveryInterval = discovery, ConfigInterval = config, CompactInterval = compact ?? TimeSpan.FromMinutes(1) };
         var state = new NodeState("n1", h!, "6.8.0");
         _discovery = new ContainerDiscovery(h!.CpuRoot);
         var sampler = new Sampler(h!, _discovery, new HandleBudget(handles));
@@ -78,6 +78,30 @@ public sealed class SamplingCadenceTests : IDisposable
         gone.Removed.Add(t.Identity);
         state.Apply(gone, TimeSpan.FromSeconds(1));
         Assert.Null(state.SeriesOf(t));
+    }
+
+    [Theory]
+    [InlineData(60, new[] { 20, 60, 120 })]
+    [InlineData(30, new[] { 10, 30, 60, 90, 120 })]
+    [InlineData(0, new int[0])]
+    public void The_heap_is_compacted_a_third_of_the_interval_after_start_then_every_interval(int compactSeconds, int[] atSweeps)
+    {
+        var (_, sampler, loop) = Start(containers: 1, discovery: TimeSpan.FromSeconds(5), config: TimeSpan.FromSeconds(10), compact: TimeSpan.FromSeconds(compactSeconds));
+        using var _ = sampler;
+        using var __ = loop;
+        int gen2 = GC.CollectionCount(2);
+        var seen = new List<int>();
+        for (int sweep = 0; sweep <= 120; sweep++)
+        {
+            int before = loop.Compactions;
+            loop.SweepOnce();
+            if (loop.Compactions > before)
+            {
+                seen.Add(sweep);
+            }
+        }
+        Assert.Equal(atSweeps, seen);
+        Assert.True(GC.CollectionCount(2) - gen2 >= atSweeps.Length, "each compaction is a full collection");
     }
 
     [Fact]

@@ -40,6 +40,7 @@ internal sealed partial class SamplingService : BackgroundService
     private readonly byte[] _buffer = new byte[4096];
     private readonly int _configEvery;
     private readonly int _discoverEvery;
+    private readonly int _compactEvery;
     private readonly DiscoveryChanges _noChanges = new();
 
     public SamplingService(AgentOptions options, NodeState state, Sampler sampler, IEnumerable<ISweepObserver> observers, ILogger<SamplingService> logger)
@@ -52,7 +53,11 @@ internal sealed partial class SamplingService : BackgroundService
         _procStat = new CgroupFile(Path.Combine(options.ProcRoot, "stat"), new HandleBudget(1));
         _configEvery = Math.Max(1, (int)Math.Round(options.ConfigInterval / options.Interval));
         _discoverEvery = Math.Max(1, (int)Math.Round(options.DiscoveryInterval / options.Interval));
+        _compactEvery = options.CompactInterval > TimeSpan.Zero ? Math.Max(1, (int)Math.Round(options.CompactInterval / options.Interval)) : 0;
     }
+
+    /// <summary>How many times the loop had the heap compacted (<see cref="AgentOptions.CompactInterval"/>).</summary>
+    public int Compactions { get; private set; }
 
     /// <summary>One sweep; public so that <c>top</c> and tests drive it without the timer.</summary>
     public void SweepOnce()
@@ -95,6 +100,15 @@ internal sealed partial class SamplingService : BackgroundService
         if (seconds > _options.Interval.TotalSeconds)
         {
             SlowSweep(_logger, seconds, _options.Interval.TotalSeconds);
+        }
+        if (_compactEvery > 0 && sweep > 0 && (sweep % _compactEvery == 0 || sweep == Math.Max(1, _compactEvery / 3)))
+        {
+            // What the agent allocates is the scrapes' and discoveries' short-lived garbage; the GC
+            // otherwise lets it pile up in the older generations for minutes and keeps the memory.
+            // A blocking compacting collection of the live heap (15 MiB at 2,000 containers) that
+            // returns the free memory: outside the sweep's measured time.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            Compactions++;
         }
     }
 
