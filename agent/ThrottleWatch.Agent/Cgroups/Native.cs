@@ -47,6 +47,10 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
+    /// <summary>glibc's <c>malloc_trim</c>: gives the free pages of every malloc arena back to the kernel (1 if any were).</summary>
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    public static partial int MallocTrim(nuint pad);
+
     [StructLayout(LayoutKind.Sequential)]
     public struct RLimit
     {

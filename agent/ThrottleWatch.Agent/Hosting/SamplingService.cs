@@ -108,7 +108,31 @@ internal sealed partial class SamplingService : BackgroundService
             // A blocking compacting collection of the live heap (15 MiB at 2,000 containers) that
             // returns the free memory: outside the sweep's measured time.
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            TrimNativeHeap();
             Compactions++;
+        }
+    }
+
+    private static bool _trimUnavailable;
+
+    /// <summary>
+    /// The native side of the same: memory the runtime's native code (gzip's buffers for a compressed
+    /// scrape, sockets) freed stays in glibc's per-thread arenas, which grew by about 0.5 MiB a minute
+    /// at 2,000 containers; <c>malloc_trim</c> returns their free pages. Not there (another libc): skipped.
+    /// </summary>
+    private static void TrimNativeHeap()
+    {
+        if (_trimUnavailable)
+        {
+            return;
+        }
+        try
+        {
+            _ = Native.MallocTrim(0); // 0 only says nothing was free to give back
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            _trimUnavailable = true;
         }
     }
 
