@@ -37,13 +37,17 @@ public class ReplacedByFileTests
         after = await agent.ScrapeUntilAsync(x => x.Count(y => y.Name == MetricCatalog.ContainerUsageSeconds) == left && !x.Any(y => y["pod_uid"] == podUid));
         Assert.Contains(after, y => y.Name == MetricCatalog.AgentContainers && y.Value == left);
 
-        // The container's folder comes back: sampled again.
-        File.Delete(containerDir);
-        Directory.CreateDirectory(containerDir);
+        // The container's folder comes back: sampled again. The kernel makes a cgroup folder with its
+        // files at once, so the folder is filled beside the tree and moved in whole (written in place,
+        // a sweep could find the folder before its cpu.stat: a broken cgroup, which this is not).
+        var staging = Path.Combine(Path.GetDirectoryName(tree.Path)!, "staging-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(staging);
         foreach (var (name, text) in saved)
         {
-            await File.WriteAllTextAsync(Path.Combine(containerDir, name), text);
+            await File.WriteAllTextAsync(Path.Combine(staging, name), text);
         }
+        File.Delete(containerDir);
+        Directory.Move(staging, containerDir);
         after = await agent.ScrapeUntilAsync(x => x.Any(y => y.Name == MetricCatalog.ContainerUsageSeconds && y["container_id"] == container.ContainerId));
 
         // Never malformed, never an I/O error: a folder that is gone is not a broken file.
