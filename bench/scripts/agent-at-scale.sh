@@ -11,6 +11,9 @@
 # is the Release build, built here. AGENT_ARGS adds flags to its command line (for example
 # AGENT_ARGS="--config-interval 1h" to see what the slow configuration reads cost). MEMORY_LIMIT (for
 # example 128M, the DaemonSet's) sets the agent's memory cgroup limit, as the pod's limit would.
+# API=1 runs the agent as in a cluster: the tree's pods are served by a stand-in API server (the tests'
+# FakeKubeApi: real list/watch protocol and JSON, in the tree's process, outside the agent's cgroups) and
+# the agent gets --kubeconfig and --node-name (names on every series; resizes reported by the watch).
 # WARM=1 reads every file of the tree once before the agent starts, as the kubelet (cAdvisor) has on a
 # node: the kernel's dentries and inodes for the files are then charged to this script, not to the
 # agent, which is charged only for what it holds (its open files). The default (WARM=0) is a fresh
@@ -43,6 +46,12 @@ done
 for tool in curl awk; do command -v "$tool" >/dev/null || { echo "agent-at-scale.sh: needs $tool" >&2; exit 1; }; done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/throttlewatch-agent-at-scale.XXXXXX")"
+api_tree=()
+api_agent=()
+if [ "${API:-0}" = 1 ]; then
+    api_tree=(--api-dir "$work/api")
+    api_agent=(--kubeconfig "$work/api/kubeconfig" --node-name bench-node)
+fi
 agent_pid=""
 tree_pid=""
 
@@ -91,7 +100,7 @@ done
 echo "== machine"
 echo "nproc $(nproc), kernel $(uname -r), dotnet $(dotnet --version), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), open-file limit $(ulimit -Sn) (hard $(ulimit -Hn)), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "commit $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown); SECONDS $seconds, scrape every ${step}s (${SCRAPE:-alternate})"
-echo "agent $agent ${AGENT_ARGS:-}${MEMORY_LIMIT:+ (memory limit $MEMORY_LIMIT)}${WARM:+ WARM=$WARM}"
+echo "agent $agent ${AGENT_ARGS:-}${API:+ API=$API}${MEMORY_LIMIT:+ (memory limit $MEMORY_LIMIT)}${WARM:+ WARM=$WARM}"
 
 # p50 and p99 of the numbers on stdin, nearest rank.
 percentiles() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "- -"; exit } i = int(0.5 * NR + 0.999999); j = int(0.99 * NR + 0.999999); print v[i], v[j] }'; }
@@ -132,7 +141,7 @@ for n in $sizes; do
     echo
     echo "== N = $n"
     rm -f "$work/ready"
-    "$bench" tree --n "$n" --ready-file "$work/ready" >"$work/tree.out" 2>"$work/tree.err" &
+    "$bench" tree --n "$n" --ready-file "$work/ready" ${api_tree[@]+"${api_tree[@]}"} >"$work/tree.out" 2>"$work/tree.err" &
     tree_pid=$!
     built=$SECONDS
     until [ -s "$work/ready" ]; do
@@ -152,7 +161,7 @@ for n in $sizes; do
     # The wrapper moves itself into the agent's cgroups, then becomes the agent: every byte and every
     # nanosecond of the agent's is counted from its first instruction.
     sh -c 'for c in memory cpu cpuacct; do echo $$ > "$1/$c/$2/cgroup.procs"; done; shift 2; exec "$@"' sh "$cg" "$name" \
-        "$agent" run --cgroup-root "$cg" --proc-root /proc --listen "127.0.0.1:$port" --interval 1s ${AGENT_ARGS:-} \
+        "$agent" run --cgroup-root "$cg" --proc-root /proc --listen "127.0.0.1:$port" --interval 1s ${api_agent[@]+"${api_agent[@]}"} ${AGENT_ARGS:-} \
         >"$work/agent.out" 2>"$work/agent.err" &
     agent_pid=$!
     started=$(date +%s.%N)

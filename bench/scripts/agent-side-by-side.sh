@@ -7,7 +7,8 @@
 # look a file up is charged its kernel memory): use agent-at-scale.sh for that.
 # Usage: sudo A=/path/to/old/throttlewatch-agent B=/path/to/new/throttlewatch-agent \
 #            bench/scripts/agent-side-by-side.sh [SECONDS] [ROUNDS]
-# N (default 2000), A_ARGS and B_ARGS (extra flags for each). Root; cgroup v1 cpu and cpuacct at
+# N (default 2000), A_ARGS and B_ARGS (extra flags for each); API=1 serves the tree's pods from a
+# stand-in API server and runs both agents with it, as in a cluster (see agent-at-scale.sh). Root; cgroup v1 cpu and cpuacct at
 # /sys/fs/cgroup. Everything it makes is removed on exit.
 set -euo pipefail
 
@@ -26,6 +27,12 @@ repo="$(cd "$here/../.." && pwd)"
 bench="$repo/bench/ThrottleWatch.Benchmarks/bin/Release/net10.0/ThrottleWatch.Benchmarks"
 cg=/sys/fs/cgroup
 work="$(mktemp -d "${TMPDIR:-/tmp}/throttlewatch-side-by-side.XXXXXX")"
+api_tree=()
+api_agent=()
+if [ "${API:-0}" = 1 ]; then
+    api_tree=(--api-dir "$work/api")
+    api_agent=(--kubeconfig "$work/api/kubeconfig" --node-name bench-node)
+fi
 pids=()
 tree_pid=""
 
@@ -51,7 +58,7 @@ if ! out="$(dotnet build "$repo/bench/ThrottleWatch.Benchmarks/ThrottleWatch.Ben
     exit 1
 fi
 
-"$bench" tree --n "$n" --ready-file "$work/ready" >"$work/tree.out" 2>"$work/tree.err" &
+"$bench" tree --n "$n" --ready-file "$work/ready" ${api_tree[@]+"${api_tree[@]}"} >"$work/tree.out" 2>"$work/tree.err" &
 tree_pid=$!
 until [ -s "$work/ready" ]; do
     kill -0 "$tree_pid" 2>/dev/null || { cat "$work/tree.err" >&2; exit 1; }
@@ -61,7 +68,7 @@ read -r containers pods _ _ folder <"$work/ready"
 # Both agents find the kernel's dentries already made: neither pays the other's first lookups.
 find "$cg/cpu/$folder" "$cg/cpuacct/$folder" -type f \( -name 'cpu.*' -o -name 'cpuacct.usage' \) -exec cat {} + >/dev/null 2>&1 || true
 echo "tree: $containers containers in $pods pods; nproc $(nproc), kernel $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "A: $A ${A_ARGS:-}"
+echo "A: $A ${A_ARGS:-}${API:+ (API=$API)}"
 echo "B: $B ${B_ARGS:-}"
 
 port=19820
@@ -70,7 +77,7 @@ for v in a b; do
     args_var="${V}_ARGS"
     for c in cpu cpuacct; do mkdir "$cg/$c/throttlewatch-side-by-side-$v-$$"; done
     sh -c 'for c in cpu cpuacct; do echo $$ > "$1/$c/$2/cgroup.procs"; done; shift 2; exec "$@"' sh "$cg" "throttlewatch-side-by-side-$v-$$" \
-        "${!V}" run --cgroup-root "$cg" --proc-root /proc --listen "127.0.0.1:$port" --interval 1s ${!args_var:-} >"$work/$v.out" 2>"$work/$v.err" &
+        "${!V}" run --cgroup-root "$cg" --proc-root /proc --listen "127.0.0.1:$port" --interval 1s ${api_agent[@]+"${api_agent[@]}"} ${!args_var:-} >"$work/$v.out" 2>"$work/$v.err" &
     pids+=($!)
     port=$((port + 1))
 done

@@ -196,6 +196,47 @@ public sealed class KubernetesMetadataTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_limit_added_by_a_resize_is_read_at_the_sweep_after_the_apis_event_while_the_poll_of_unlimited_quotas_slows()
+    {
+        var pods = BuildPods();
+        var shop = pods.Single(p => p.Namespace == "shop");
+        Assert.True(Agent.Cgroups.CgroupHierarchy.TryDetect(_tree.Path, "/nonexistent-proc", out var h, out _));
+        var app = _expected.Containers.Single(c => c.ContainerId == shop.AppIds[0]);
+        var appDir = Path.Combine(h!.CpuRoot, app.CgroupPath.TrimStart('/'));
+        // No quota in the container or its pod: the quota is polled for one that appears (a resize that adds a limit).
+        File.WriteAllText(Path.Combine(appDir, "cpu.cfs_quota_us"), "-1\n");
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(appDir)!, "cpu.cfs_quota_us"), "-1\n");
+        foreach (var p in pods)
+        {
+            _api.Upsert(p.Pod);
+        }
+        // --config-interval 5s: without the API every quota is read every 5 s; with it a quota where there was
+        // none is read every sixth round (30 s) or after an event for its pod.
+        await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
+            "--node-name", Node, "--interval", "200ms", "--config-interval", "5s");
+        await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.ContainerUsageSeconds && x["container_id"] == app.ContainerId && x["namespace"] == "shop"), TimeSpan.FromSeconds(30));
+
+        // The list counted as a change to every pod: their configuration is read at the next sweep. Let it pass.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        // The kubelet applies a 500m limit: the file changes, no event yet. More than one --config-interval passes unseen.
+        File.WriteAllText(Path.Combine(appDir, "cpu.cfs_quota_us"), "50000\n");
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(6);
+        while (DateTime.UtcNow < until)
+        {
+            Assert.DoesNotContain(await agent.ScrapeAsync(), x => x.Name == MetricCatalog.ContainerLimitCores && x["container_id"] == app.ContainerId);
+            await Task.Delay(500);
+        }
+
+        // Its status reports the resize (a MODIFIED event): the limit is read at the next sweep, long before the 30 s round.
+        var resized = (System.Text.Json.Nodes.JsonObject)shop.Pod.DeepClone();
+        var status = resized["status"]!["containerStatuses"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == "app0")!;
+        status["resources"] = new System.Text.Json.Nodes.JsonObject { ["limits"] = new System.Text.Json.Nodes.JsonObject { ["cpu"] = "500m" } };
+        _api.Upsert(resized);
+        var seen = await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.ContainerLimitCores && x["container_id"] == app.ContainerId), TimeSpan.FromSeconds(8));
+        Assert.Equal(0.5, seen.Single(x => x.Name == MetricCatalog.ContainerLimitCores && x["container_id"] == app.ContainerId).Value);
+    }
+
+    [Fact]
     public async Task Excluded_namespaces_are_dropped_once_named()
     {
         foreach (var p in BuildPods())

@@ -306,7 +306,7 @@ public sealed class SamplerTests : IDisposable
     }
 
     [Fact]
-    public void A_v1_container_without_a_quota_reads_cpu_stat_on_the_slow_pass_until_it_gets_one()
+    public void A_v1_container_without_a_quota_reads_cpu_stat_when_found_and_again_every_sweep_once_it_gets_one()
     {
         WriteV1Container(CidA, "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n", 1_000_000_000, quota: "-1");
         var budget = new HandleBudget(1000);
@@ -321,20 +321,19 @@ public sealed class SamplerTests : IDisposable
         Assert.Equal(1, budget.Kept);
         Assert.Equal(0, sampler.DegradedCount);
 
-        // The per-second sweep reads the usage only; the counters it did not read stand.
+        // The per-second sweep reads the usage only; the counters it did not read stand. (The kernel
+        // cannot move them without a quota: this tree's file is changed only to see that nothing reads it.)
         WriteV1Container(CidA, "nr_periods 5\nnr_throttled 2\nthrottled_time 300\n", 2_000_000_000, quota: "-1");
         sampler.Sweep(full: false);
         Assert.True(t.Current.Valid);
         Assert.Equal(2_000_000_000UL, t.Current.UsageNanos);
         Assert.Equal(0UL, t.Current.Stat.NrPeriods);
-        // The slow passes read it with the files that almost never change: once in FullConfigEvery.
-        int passes = 0;
-        while (t.Current.Stat.NrPeriods != 5 && passes <= Sampler.FullConfigEvery)
+        // Nor do the slow passes, the minute's full configuration read included.
+        for (int pass = 0; pass <= Sampler.FullConfigEvery; pass++)
         {
             sampler.Sweep(full: true);
-            passes++;
+            Assert.Equal(0UL, t.Current.Stat.NrPeriods);
         }
-        Assert.Equal(Sampler.FullConfigEvery, passes);
         Assert.Equal(2_000_000_000UL, t.Current.UsageNanos);
         Assert.False(t.CpuStat.IsKept);
 
@@ -359,7 +358,7 @@ public sealed class SamplerTests : IDisposable
     }
 
     [Fact]
-    public void Cpu_stat_local_without_a_quota_in_the_container_or_its_pod_is_read_with_the_minutes_files()
+    public void Cpu_stat_local_without_a_quota_in_the_container_or_its_pod_is_read_when_found_and_again_once_either_gets_one()
     {
         WriteV1Container(CidA, "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n", 1_000_000_000, quota: "-1", local: "throttled_time 0\n");
         WriteV1Container(CidB, "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n", 1_000_000_000, quota: "20000", local: "throttled_time 0\n");
@@ -373,20 +372,25 @@ public sealed class SamplerTests : IDisposable
         Assert.True(a.LocalStill);
         Assert.False(b.LocalStill);
 
-        // The container with a quota: every slow pass. The one without, in a pod without: once in FullConfigEvery.
+        // The container with a quota: every slow pass. The one without, in a pod without: not again, the
+        // minute's full configuration read included (which reads its quota and shares, not its period).
         _tree.Write($"cpu{Pod}/{CidA}/cpu.stat.local", "throttled_time 500\n");
         _tree.Write($"cpu{Pod}/{CidB}/cpu.stat.local", "throttled_time 500\n");
-        int passes = 0;
-        while (a.Current.LocalThrottledNanos != 500 && passes <= Sampler.FullConfigEvery)
+        _tree.Write($"cpu{Pod}/{CidA}/cpu.shares", "512\n");
+        _tree.Write($"cpu{Pod}/{CidA}/cpu.cfs_period_us", "50000\n");
+        for (int pass = 1; pass <= Sampler.FullConfigEvery; pass++)
         {
             sampler.Sweep(full: true);
-            passes++;
             Assert.Equal(500UL, b.Current.LocalThrottledNanos);
+            Assert.Equal(0UL, a.Current.LocalThrottledNanos);
+            Assert.True(a.FewFiles);
         }
-        Assert.Equal(Sampler.FullConfigEvery, passes);
+        Assert.Equal(512UL, a.Config.Shares);
+        Assert.Equal(100000UL, a.Config.PeriodMicros);
         // Between the minute's reads only the quota is opened (by its path, without the folder)...
         Assert.True(a.QuotaOnly);
         Assert.False(b.QuotaOnly);
+        Assert.False(b.FewFiles);
         // ...and a quota found there still brings the rest along at once.
         WriteV1Container(CidA, "nr_periods 3\nnr_throttled 1\nthrottled_time 70\n", 1_500_000_000, quota: "30000", local: "throttled_time 500\n");
         _tree.Write($"cpu{Pod}/{CidA}/cpu.cfs_period_us", "50000\n");

@@ -33,14 +33,14 @@ public sealed class SamplingCadenceTests : IDisposable
     }
 
     /// <summary>A pod with <paramref name="containers"/> containers; every read reopens its file (no kept handles), so a deleted file reads as gone.</summary>
-    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config, int handles = 0, string podQuota = "-1", TimeSpan? compact = null)
+    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config, int handles = 0, string podQuota = "-1", TimeSpan? compact = null, string containerQuota = "20000")
     {
         _tree.Write("cpu/cpu.shares", "1024\n");
         _tree.Write("cpuacct/cpuacct.usage", "1\n");
         WriteCgroup(Pod, podQuota);
         for (int i = 0; i < containers; i++)
         {
-            WriteCgroup($"{Pod}/{Cid(i)}", "20000");
+            WriteCgroup($"{Pod}/{Cid(i)}", containerQuota);
         }
         Assert.True(CgroupHierarchy.TryDetect(_tree.Path, "/nonexistent-proc", out var h, out var error), error);
         var options = new AgentOptions { CgroupRoot = _tree.Path, ProcRoot = "/nonexistent-proc", Interval = TimeSpan.FromSeconds(1), DiscoveryInterval = discovery, ConfigInterval = config, CompactInterval = compact ?? TimeSpan.FromMinutes(1) };
@@ -230,6 +230,50 @@ public sealed class SamplingCadenceTests : IDisposable
         // One whole --config-interval later, all of them.
         Assert.Equal(containers, seen);
     }
+    [Fact]
+    public void With_the_api_reporting_resizes_a_quota_where_there_was_none_is_read_every_minute_and_at_the_sweep_after_the_pods_event()
+    {
+        // --config-interval equal to --interval: every sweep is a configuration round. No quota anywhere.
+        var (_, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(1), containerQuota: "-1");
+        using var _ = sampler;
+        using var __ = loop;
+        bool watchUp = true;
+        sampler.ConfigChangesReported = () => watchUp;
+        loop.SweepOnce(); // found: configuration read 0, everything
+        TrackedCgroup Tracked(int i) => sampler.Tracked.Single(t => t.Identity.ContainerId == Cid(i));
+        TrackedCgroup PodCgroup() => sampler.Tracked.Single(t => t.Identity.Kind == CgroupKind.Pod);
+        Assert.True(Tracked(0).QuotaOnly);
+        Assert.True(PodCgroup().QuotaOnly);
+
+        // A limit added to container 0 without an event for its pod: rounds 1 to 5 leave the quota out...
+        _tree.Write($"cpu{Pod}/{Cid(0)}/cpu.cfs_quota_us", "50000\n");
+        for (int round = 1; round < Sampler.FullConfigEvery; round++)
+        {
+            loop.SweepOnce();
+            Assert.Null(Tracked(0).Config.LimitCores);
+        }
+        Assert.Equal(3 * (Sampler.FullConfigEvery - 1), sampler.QuotaReadsSkipped); // two containers and the pod
+        // ...round 6 reads everything, the quota too.
+        loop.SweepOnce();
+        Assert.Equal(0.5, Tracked(0).Config.LimitCores);
+
+        // A limit added to container 1, and the API's event for the pod: read at the next sweep.
+        _tree.Write($"cpu{Pod}/{Cid(1)}/cpu.cfs_quota_us", "30000\n");
+        loop.SweepOnce();
+        Assert.Null(Tracked(1).Config.LimitCores);
+        sampler.ReadConfigSoon(PodUid);
+        loop.SweepOnce();
+        Assert.Equal(0.3, Tracked(1).Config.LimitCores);
+
+        // The watch is down: events may be late, so every round reads the quota again (here the pod's).
+        watchUp = false;
+        long skipped = sampler.QuotaReadsSkipped;
+        _tree.Write($"cpu{Pod}/cpu.cfs_quota_us", "100000\n");
+        loop.SweepOnce();
+        Assert.Equal(100000UL, PodCgroup().Config.QuotaMicros);
+        Assert.Equal(skipped, sampler.QuotaReadsSkipped);
+    }
+
     [Fact]
     public void Shares_alone_are_read_every_sixth_configuration_read_and_with_any_quota_change()
     {

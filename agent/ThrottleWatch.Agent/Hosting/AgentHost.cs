@@ -92,8 +92,19 @@ public static partial class AgentHost
         {
             index.PodChanged += discovery.ListPodSoon;
         }
-        builder.Services.AddSingleton(sp => new Sampler(hierarchy, discovery,
-            HandleBudget.FromProcessLimit(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("ThrottleWatch.Sampler")));
+        builder.Services.AddSingleton(sp =>
+        {
+            var sampler = new Sampler(hierarchy, discovery,
+                HandleBudget.FromProcessLimit(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("ThrottleWatch.Sampler"));
+            if (index is not null)
+            {
+                // A resize is a watch event for the pod: its configuration is read at the next sweep, and
+                // while the watch is up the quota of cgroups without one is polled only every minute.
+                index.PodChanged += sampler.ReadConfigSoon;
+                sampler.ConfigChangesReported = () => kube.Up;
+            }
+            return sampler;
+        });
         builder.Services.AddSingleton(new PrometheusExporter(state, index, kube, options.ExcludeNamespaces, Version));
         builder.Services.AddSingleton<ISweepObserver>(sp => sp.GetRequiredService<PrometheusExporter>());
         builder.Services.AddHostedService<SamplingService>();

@@ -28,6 +28,8 @@ internal sealed class Sampler : IDisposable
     private readonly List<TrackedCgroup> _tracked = [];
     private readonly Dictionary<string, TrackedCgroup> _byPath = new(StringComparer.Ordinal);
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _configRequests = new();
+    private readonly HashSet<string> _configAsked = new(StringComparer.Ordinal);
     private bool _budgetLogged;
     private int _nextSlot;
     private int _vanished;
@@ -65,6 +67,22 @@ internal sealed class Sampler : IDisposable
 
     /// <summary>True when a sweep found a tracked cgroup gone since the last <see cref="Rediscover"/>: time to rediscover.</summary>
     public bool SawVanished => _vanished > 0;
+
+    /// <summary>
+    /// True while every change to a pod's CPU configuration is reported through <see cref="ReadConfigSoon"/>:
+    /// the API's pod watch is up, and an in-place resize reaches the agent as a watch event for the pod.
+    /// The quota of a cgroup without one (<see cref="TrackedCgroup.QuotaOnly"/>: a v1 cgroup without a
+    /// quota in a pod without one) is then read with the minute's files
+    /// (every <see cref="FullConfigEvery"/>th configuration round) and at the sweep after its pod's event,
+    /// instead of every <c>--config-interval</c>; everything else keeps its cadence. Null or false: polled as usual.
+    /// </summary>
+    public Func<bool>? ConfigChangesReported { get; set; }
+
+    /// <summary>
+    /// Asks for the configuration of the cgroups of the pod with this UID (or, for a static pod, this config
+    /// hash) to be read at the next sweep: the API reported a change to the pod, which may be a resize. Safe from any thread.
+    /// </summary>
+    public void ReadConfigSoon(string podUid) => _configRequests.Enqueue(podUid);
 
     /// <summary>True when pods were asked to be listed (<see cref="ContainerDiscovery.ListPodSoon"/>): time for <c>Rediscover(onlyRequested: true)</c>.</summary>
     public bool DiscoveryRequested => _discovery.PodsRequested;
@@ -152,13 +170,18 @@ internal sealed class Sampler : IDisposable
     public void Sweep(int slice, int slices)
     {
         bool budgetWasFree = _budget.Kept < _budget.Capacity;
+        bool reported = ConfigChangesReported?.Invoke() == true;
+        if (!_configRequests.IsEmpty)
+        {
+            MarkConfigAsked();
+        }
         foreach (var t in _tracked)
         {
             if (!t.Alive)
             {
                 continue;
             }
-            bool slow = t.SlowPending || (slices > 0 && t.SlowSlot % slices == slice);
+            bool slow = t.SlowPending || t.ConfigAsked || (slices > 0 && t.SlowSlot % slices == slice);
             if (!slow)
             {
                 if (t.ReadEverySweep)
@@ -171,15 +194,28 @@ internal sealed class Sampler : IDisposable
             t.Previous = t.Current;
             // The slow files of one folder: opened relative to it, each open walks one component
             // instead of the whole path (at 2,000 containers the path walks were most of an open's cost).
-            // A pass that opens only the quota (TrackedCgroup.QuotaOnly) opens it by its path instead.
-            int folder = t.QuotaOnly ? -1 : t.Folder.OpenPath();
+            // A pass that opens only the quota, or the quota and the shares (TrackedCgroup.FewFiles),
+            // opens them by their paths instead.
+            bool quotaOnly = t.QuotaOnly;
+            int folder = t.FewFiles ? -1 : t.Folder.OpenPath();
             ReadCounters(t, full: true, folder);
             // A new cgroup's configuration was read when it was found: not again in the same second.
             if (t.Alive && !t.SlowPending)
             {
-                ReadConfig(t, folder);
+                if (quotaOnly && reported && !t.ConfigAsked)
+                {
+                    // The API reports a resize as an event for the pod (ConfigAsked): this round's quota
+                    // read is left out; the round still counts towards the minute's full read.
+                    t.ConfigReads++;
+                    QuotaReadsSkipped++;
+                }
+                else
+                {
+                    ReadConfig(t, folder);
+                }
             }
             t.SlowPending = false;
+            t.ConfigAsked = false;
             CgroupFolder.Close(folder);
         }
         if (budgetWasFree && _budget.Kept >= _budget.Capacity && !_budgetLogged)
@@ -187,6 +223,26 @@ internal sealed class Sampler : IDisposable
             _budgetLogged = true;
             SamplerLog.BudgetSpent(_logger, _budget.Capacity);
         }
+    }
+
+    /// <summary>Quota reads left out because the API reports changes (<see cref="ConfigChangesReported"/>).</summary>
+    public long QuotaReadsSkipped { get; private set; }
+
+    /// <summary>Marks the tracked cgroups of the pods <see cref="ReadConfigSoon"/> asked for: one pass over them, however many pods (a re-list asks for all).</summary>
+    private void MarkConfigAsked()
+    {
+        while (_configRequests.TryDequeue(out var uid))
+        {
+            _configAsked.Add(uid);
+        }
+        foreach (var t in _tracked)
+        {
+            if (t.Identity.PodUid is { } pod && _configAsked.Contains(pod))
+            {
+                t.ConfigAsked = true;
+            }
+        }
+        _configAsked.Clear();
     }
 
     private void ReadCounters(TrackedCgroup t, bool full, int folder)
@@ -197,9 +253,9 @@ internal sealed class Sampler : IDisposable
 
         ReadStatus status;
         int n;
-        // A v1 cgroup without a quota: its cpu.stat cannot move; the last reading stands until the
-        // next full configuration read (or until one succeeds, after a failure).
-        if (!t.Unlimited || !reading.Valid || (full && (t.SlowPending || t.FullConfigDue)))
+        // A v1 cgroup without a quota: its cpu.stat cannot move; the last reading stands until a quota
+        // appears (or until a read succeeds, after a failure).
+        if (!t.Unlimited || !reading.Valid || (full && t.SlowPending))
         {
             status = t.CpuStat.Read(folder, _buffer, out n);
             if (status != ReadStatus.Ok || !Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var stat))
@@ -233,8 +289,9 @@ internal sealed class Sampler : IDisposable
         if (full)
         {
             // Like cpu.stat, cpu.stat.local of a v1 cgroup without a quota in a pod without one moves
-            // only under a quota above the pods, which the kubelet never sets: read with the minute's files.
-            if ((t.Absent & TrackedCgroup.AbsentFiles.StatLocal) == 0 && (!t.LocalStill || t.SlowPending || t.FullConfigDue))
+            // only under a quota above the pods, which the kubelet never sets: read when the cgroup is
+            // found, then again once it or its pod has a quota.
+            if ((t.Absent & TrackedCgroup.AbsentFiles.StatLocal) == 0 && (!t.LocalStill || t.SlowPending))
             {
                 status = t.StatLocal.Read(folder, _buffer, out n);
                 if (status == ReadStatus.Ok && Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var local) && local.Has(CpuStat.Keys.ThrottledTime))
@@ -265,8 +322,8 @@ internal sealed class Sampler : IDisposable
 
     /// <summary>
     /// Every how many configuration reads of a cgroup the files that almost never change (period,
-    /// burst, shares or weight, and an <see cref="TrackedCgroup.Unlimited"/> cgroup's <c>cpu.stat</c>)
-    /// are read too; in between only the quota is, and a quota that changed
+    /// burst, shares or weight; on v1 without a quota only the shares: the period and burst do nothing
+    /// without one, and come with the quota that appears) are read too; in between only the quota is, and a quota that changed
     /// brings the rest along at once (a resize changes quota and shares together). At the default
     /// 10 s <c>--config-interval</c>: the quota every 10 s, the rest at least every minute.
     /// </summary>
@@ -276,6 +333,7 @@ internal sealed class Sampler : IDisposable
     {
         var config = t.Config;
         bool everything = t.FullConfigDue;
+        bool first = t.ConfigReads == 0;
         t.ConfigReads++;
         var status = t.Quota.Read(folder, _buffer, out int n);
         if (status != ReadStatus.Ok)
@@ -283,6 +341,7 @@ internal sealed class Sampler : IDisposable
             Fail(t, t.Quota, status, n);
             return;
         }
+        bool still = false;
         if (t.Period is null)
         {
             if (!CpuMax.TryParse(_buffer.AsSpan(0, n), out var max))
@@ -303,9 +362,11 @@ internal sealed class Sampler : IDisposable
                 return;
             }
             everything |= quota != config.QuotaMicros;
+            // Without a quota the period and the burst do nothing; once a quota appears (a change) they are read with it.
+            still = quota is null && !first;
             config.QuotaMicros = quota;
             t.QuotaRead(quota);
-            if (everything)
+            if (everything && !still)
             {
                 status = t.Period.Read(folder, _buffer, out n);
                 if (status != ReadStatus.Ok || !CfsQuota.TryParsePeriod(_buffer.AsSpan(0, n), out ulong period))
@@ -322,7 +383,7 @@ internal sealed class Sampler : IDisposable
             return;
         }
 
-        if ((t.Absent & TrackedCgroup.AbsentFiles.Burst) == 0)
+        if ((t.Absent & TrackedCgroup.AbsentFiles.Burst) == 0 && !still)
         {
             status = t.Burst.Read(folder, _buffer, out n);
             if (status == ReadStatus.Ok && CpuBurst.TryParse(_buffer.AsSpan(0, n), out ulong burst))

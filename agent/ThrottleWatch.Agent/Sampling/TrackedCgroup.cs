@@ -50,8 +50,7 @@ internal sealed class TrackedCgroup : IDisposable
     /// True for a cgroup v1 cgroup whose last quota read found none (with <c>cpuacct.usage</c> to read
     /// the usage from). Without a quota the kernel runs no bandwidth timer for it, so its periods,
     /// throttling and bursts cannot move (they stop where they were when a quota is removed): its
-    /// <c>cpu.stat</c> is read only with the configuration files that almost never change (every
-    /// <see cref="Sampler.FullConfigEvery"/>th configuration read), reopened, with no kept descriptor,
+    /// <c>cpu.stat</c> is read when the cgroup is found and not again, with no kept descriptor,
     /// while its usage is still read at its usual cadence. A quota read that finds a quota ends this at
     /// the next sweep. On v2 <c>cpu.stat</c> carries the usage, so this is never true there.
     /// </summary>
@@ -83,7 +82,7 @@ internal sealed class TrackedCgroup : IDisposable
     /// <summary>
     /// True when this cgroup's <c>cpu.stat.local</c> cannot move by what the kubelet sets: it is
     /// <see cref="Unlimited"/> and, for a container, so is its pod (the kubelet sets no quota above
-    /// the pods). It is then read with the files that almost never change, like <c>cpu.stat</c>.
+    /// the pods). Like <c>cpu.stat</c>, it is then read only when the cgroup is found.
     /// A cgroup of a <c>--cgroup-subtree</c> may have a limited ancestor: never true for one.
     /// </summary>
     internal bool LocalStill => Unlimited && Identity.Kind switch
@@ -99,7 +98,15 @@ internal sealed class TrackedCgroup : IDisposable
     /// its full configuration reads, with valid counters. Opening the folder first would cost one more
     /// path walk than it saves. (A quota found changed brings more files; they are opened by path too.)
     /// </summary>
-    internal bool QuotaOnly => LocalStill && !SlowPending && !FullConfigDue && Current.Valid;
+    internal bool QuotaOnly => FewFiles && !FullConfigDue;
+
+    /// <summary>
+    /// True when the next slow pass opens at most two files, the quota and (with the minute's files)
+    /// the shares: a <see cref="LocalStill"/> cgroup with valid counters, whose <c>cpu.stat</c>,
+    /// <c>cpu.stat.local</c>, period and burst cannot matter until a quota appears. They are opened by
+    /// their paths: opening the folder first would cost one more path walk than it saves.
+    /// </summary>
+    internal bool FewFiles => LocalStill && !SlowPending && Current.Valid;
 
     public string CpuDir => Folder.Path;
 
@@ -138,6 +145,9 @@ internal sealed class TrackedCgroup : IDisposable
 
     /// <summary>True until the slow files were read once (<c>cpu.stat.local</c>, <c>cpu.pressure</c>): a new cgroup gets them in its first sweep.</summary>
     internal bool SlowPending { get; set; } = true;
+
+    /// <summary>True when the API reported a change to this cgroup's pod since the last sweep: its configuration is read at the next one (<see cref="Sampler.ReadConfigSoon"/>).</summary>
+    internal bool ConfigAsked { get; set; }
 
     /// <summary>False once the cgroup was seen gone; it is dropped at the next discovery.</summary>
     public bool Alive { get; internal set; } = true;

@@ -44,6 +44,9 @@ internal sealed class BenchTree : IDisposable
     public int QuotaContainers { get; private set; }
     public int BusyProcesses => _busy.Count;
 
+    /// <summary>Every pod made: its UID, QoS class, and its containers' ids and CPU limits in millicores (null: none).</summary>
+    public List<(string Uid, string Qos, List<(string Id, int? LimitMillicores)> Containers)> PodList { get; } = [];
+
     /// <summary>The busy loops' pids.</summary>
     public IReadOnlyList<int> BusyPids => _busy.Select(p => p.Id).ToList();
 
@@ -88,7 +91,10 @@ internal sealed class BenchTree : IDisposable
                 _ => "/kubepods/besteffort",
             };
             bool guaranteed = pod % 10 == 0;
-            string podDir = $"{Name}{parent}/pod{Guid.NewGuid()}";
+            string uid = Guid.NewGuid().ToString();
+            string podDir = $"{Name}{parent}/pod{uid}";
+            var listed = new List<(string, int?)>();
+            PodList.Add((uid, parent switch { "/kubepods" => "Guaranteed", "/kubepods/burstable" => "Burstable", _ => "BestEffort" }, listed));
             MakeDir(podDir);
             if (guaranteed)
             {
@@ -97,8 +103,10 @@ internal sealed class BenchTree : IDisposable
             Pods++;
             for (int c = 0; c < inPod; c++)
             {
-                string containerDir = $"{podDir}/{RandomNumberGenerator.GetHexString(64, lowercase: true)}";
+                string id = RandomNumberGenerator.GetHexString(64, lowercase: true);
+                string containerDir = $"{podDir}/{id}";
                 MakeDir(containerDir);
+                listed.Add((id, guaranteed ? (int)(QuotaMicros / 100) : null));
                 if (guaranteed)
                 {
                     WriteControl(Path.Combine(_cpuRoot, containerDir, "cpu.cfs_quota_us"), QuotaMicros.ToString(CultureInfo.InvariantCulture));
