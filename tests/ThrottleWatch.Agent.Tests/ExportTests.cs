@@ -103,6 +103,37 @@ public class ExportTests
     }
 
     [Fact]
+    public async Task A_quota_removed_takes_the_throttling_series_away_and_one_set_again_brings_them_back_with_the_kernels_values()
+    {
+        using var tree = Fixtures.CopyToTemp("v2-cgroupfs");
+        var expected = Fixtures.LoadExpected("v2-cgroupfs");
+        var limited = expected.Containers.First(c => !File.ReadAllText(tree.Path + c.CgroupPath + "/cpu.max").StartsWith("max", StringComparison.Ordinal));
+        // No quota in its pod: the container's own decides whether it has throttling series.
+        File.WriteAllText(Path.GetDirectoryName(tree.Path + limited.CgroupPath) + "/cpu.max", "max 100000\n");
+        await using var agent = new AgentRunner("--cgroup-root", tree.Path, "--proc-root", "/nonexistent", "--interval", "100ms", "--config-interval", "100ms");
+        await agent.WaitReadyAsync();
+        string cpuMax = File.ReadAllText(tree.Path + limited.CgroupPath + "/cpu.max");
+        bool Throttling(List<Sample> x) => x.Any(y => y.Name == MetricCatalog.ContainerThrottledPeriods && y["container_id"] == limited.ContainerId);
+        await agent.ScrapeUntilAsync(Throttling);
+
+        // The limit removed: its throttling series and its limit go; its usage stays.
+        File.WriteAllText(tree.Path + limited.CgroupPath + "/cpu.max", "max 100000\n");
+        var without = await agent.ScrapeUntilAsync(x => !Throttling(x));
+        Assert.DoesNotContain(without, y => y.Name == MetricCatalog.ContainerLimitCores && y["container_id"] == limited.ContainerId);
+        Assert.Contains(without, y => y.Name == MetricCatalog.ContainerUsageSeconds && y["container_id"] == limited.ContainerId);
+
+        // Set again, with the kernel's counters moved on meanwhile: the series come back with them.
+        string stat = File.ReadAllText(tree.Path + limited.CgroupPath + "/cpu.stat");
+        var periods = System.Text.RegularExpressions.Regex.Match(stat, @"nr_periods (\d+)");
+        ulong more = ulong.Parse(periods.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + 1000;
+        File.WriteAllText(tree.Path + limited.CgroupPath + "/cpu.stat", stat.Replace(periods.Value, $"nr_periods {more}", StringComparison.Ordinal));
+        File.WriteAllText(tree.Path + limited.CgroupPath + "/cpu.max", cpuMax);
+        var again = await agent.ScrapeUntilAsync(x => x.Any(y => y.Name == MetricCatalog.ContainerPeriods && y["container_id"] == limited.ContainerId && y.Value == more));
+        Assert.True(Throttling(again));
+        Assert.Single(again, y => y.Name == MetricCatalog.ContainerLimitCores && y["container_id"] == limited.ContainerId);
+    }
+
+    [Fact]
     public async Task Containers_that_come_and_go_leave_no_stale_series()
     {
         using var tree = Fixtures.CopyToTemp("v2-cgroupfs");

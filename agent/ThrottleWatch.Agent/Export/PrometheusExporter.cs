@@ -60,13 +60,23 @@ public sealed class PrometheusExporter : ISweepObserver
 
     private static readonly string[] ContainerMetricOrder = ExportValues.ContainerMetrics;
     private static readonly string[] PodMetricOrder = ExportValues.PodMetrics;
-    private static readonly bool[] ContainerIsCounter = [.. ContainerMetricOrder.Select(ExportValues.IsCounter)];
-    private static readonly bool[] PodIsCounter = [.. PodMetricOrder.Select(ExportValues.IsCounter)];
 
-    private sealed class Exported
+    /// <summary>The collectors of <see cref="ContainerMetricOrder"/> and <see cref="PodMetricOrder"/>, by bit: no lookup by name per series.</summary>
+    private Collector[]? _containerCollectors;
+    private Collector[]? _podCollectors;
+    private long _generation;
+
+    /// <summary>
+    /// What one series exports: its label values, a bit per metric it has, and that metric's child
+    /// (kept, so that a scrape sets values without building label sets and looking children up:
+    /// at 2,000 containers that was about 6,600 lookups and 1 MB of garbage per scrape).
+    /// </summary>
+    private sealed class Exported(int metrics)
     {
         public string[] Labels = [];
         public int Mask;
+        public readonly ChildBase?[] Children = new ChildBase?[metrics];
+        public long Generation;
     }
 
     /// <summary>Copies the state into the metrics. Called by prometheus-net before each collection.</summary>
@@ -76,24 +86,52 @@ public sealed class PrometheusExporter : ISweepObserver
         {
             lock (_state.Gate)
             {
+                _containerCollectors ??= [.. ContainerMetricOrder.Select(m => _metrics[m])];
+                _podCollectors ??= [.. PodMetricOrder.Select(m => _metrics[m])];
                 long now = System.Diagnostics.Stopwatch.GetTimestamp();
-                var seen = new HashSet<SeriesState>(ReferenceEqualityComparer.Instance);
+                long generation = ++_generation;
                 foreach (var (s, labels) in ExportValues.Exported(_state, _index, _excluded))
                 {
-                    seen.Add(s);
-                    if (s.Identity.Kind == CgroupKind.Pod)
+                    bool pod = s.Identity.Kind == CgroupKind.Pod;
+                    var order = pod ? PodMetricOrder : ContainerMetricOrder;
+                    if (!_exported.TryGetValue(s, out var e))
                     {
-                        ExportPod(s, labels);
+                        e = new Exported(order.Length);
+                        _exported[s] = e;
                     }
-                    else
+                    e.Generation = generation;
+                    if (!SameLabels(e.Labels, labels, pod))
                     {
-                        ExportContainer(s, labels, now);
+                        // New, or named since (the API answered): the old children go, new ones come.
+                        Remove(e, pod, keep: 0);
+                        e.Labels = pod
+                            ? [_state.NodeName, labels.Namespace, labels.Pod, labels.QosClass, labels.WorkloadKind, labels.Workload, labels.PodUid]
+                            : [_state.NodeName, labels.Namespace, labels.Pod, labels.Container, labels.QosClass, labels.WorkloadKind, labels.Workload, labels.PodUid, labels.ContainerId];
+                    }
+                    int mask = 0;
+                    for (int bit = 0; bit < order.Length; bit++)
+                    {
+                        if ((pod ? ExportValues.Pod(order[bit], s) : ExportValues.Container(order[bit], s, labels, now)) is { } v)
+                        {
+                            Set(e, bit, pod ? _podCollectors[bit] : _containerCollectors[bit], v);
+                            mask |= 1 << bit;
+                        }
+                    }
+                    Remove(e, pod, keep: mask);
+                    e.Mask = mask;
+                }
+                List<SeriesState>? gone = null;
+                foreach (var (s, e) in _exported)
+                {
+                    if (e.Generation != generation)
+                    {
+                        Remove(e, s.Identity.Kind == CgroupKind.Pod, keep: 0);
+                        (gone ??= []).Add(s);
                     }
                 }
-                foreach (var gone in _exported.Keys.Where(k => !seen.Contains(k)).ToList())
+                foreach (var s in gone ?? [])
                 {
-                    Remove(gone, _exported[gone], 0);
-                    _exported.Remove(gone);
+                    _exported.Remove(s);
                 }
                 ExportNode();
                 ExportAgent();
@@ -101,94 +139,45 @@ public sealed class PrometheusExporter : ISweepObserver
         }
     }
 
-    private void ExportContainer(SeriesState s, SeriesLabels l, long now)
-    {
-        string[] labels = [_state.NodeName, l.Namespace, l.Pod, l.Container, l.QosClass, l.WorkloadKind, l.Workload, l.PodUid, l.ContainerId];
-        int mask = 0;
-        for (int bit = 0; bit < ContainerMetricOrder.Length; bit++)
-        {
-            if (ExportValues.Container(ContainerMetricOrder[bit], s, l, now) is { } v)
-            {
-                Set(ContainerMetricOrder[bit], ContainerIsCounter[bit], labels, v);
-                mask |= 1 << bit;
-            }
-        }
-        Track(s, labels, mask);
-    }
+    /// <summary>Whether <paramref name="old"/> holds the label values <paramref name="l"/> gives (in <see cref="Sync"/>'s order), without building them.</summary>
+    private bool SameLabels(string[] old, SeriesLabels l, bool pod) => pod
+        ? old.Length == 7 && old[0] == _state.NodeName && old[1] == l.Namespace && old[2] == l.Pod && old[3] == l.QosClass
+            && old[4] == l.WorkloadKind && old[5] == l.Workload && old[6] == l.PodUid
+        : old.Length == 9 && old[0] == _state.NodeName && old[1] == l.Namespace && old[2] == l.Pod && old[3] == l.Container
+            && old[4] == l.QosClass && old[5] == l.WorkloadKind && old[6] == l.Workload && old[7] == l.PodUid && old[8] == l.ContainerId;
 
-    private void ExportPod(SeriesState s, SeriesLabels l)
+    private static void Set(Exported e, int bit, Collector collector, double value)
     {
-        string[] labels = [_state.NodeName, l.Namespace, l.Pod, l.QosClass, l.WorkloadKind, l.Workload, l.PodUid];
-        int mask = 0;
-        for (int bit = 0; bit < PodMetricOrder.Length; bit++)
+        switch (e.Children[bit] ??= collector switch
         {
-            if (ExportValues.Pod(PodMetricOrder[bit], s) is { } v)
-            {
-                Set(PodMetricOrder[bit], PodIsCounter[bit], labels, v);
-                mask |= 1 << bit;
-            }
-        }
-        Track(s, labels, mask);
-    }
-
-    private void Set(string metric, bool counter, string[] labels, double value)
-    {
-        if (counter)
+            Counter c => c.WithLabels(e.Labels),
+            Gauge g => g.WithLabels(e.Labels),
+            _ => throw new InvalidOperationException($"{collector.Name}: a container or pod metric is a counter or a gauge"),
+        })
         {
-            Counter(metric).WithLabels(labels).IncTo(value);
+            case Counter.Child counter: counter.IncTo(value); break;
+            case Gauge.Child gauge: gauge.Set(value); break;
         }
-        else
-        {
-            Gauge(metric).WithLabels(labels).Set(value);
-        }
-    }
-
-    /// <summary>Remembers what a series exports; drops what it no longer does (a label change drops everything old).</summary>
-    private void Track(SeriesState s, string[] labels, int mask)
-    {
-        if (_exported.TryGetValue(s, out var old))
-        {
-            if (!old.Labels.AsSpan().SequenceEqual(labels))
-            {
-                Remove(s, old, 0);
-            }
-            else
-            {
-                Remove(s, old, mask);
-            }
-        }
-        else
-        {
-            old = new Exported();
-            _exported[s] = old;
-        }
-        old.Labels = labels;
-        old.Mask = mask;
     }
 
     /// <summary>Removes the children in <paramref name="e"/>'s mask that are not in <paramref name="keep"/>.</summary>
-    private void Remove(SeriesState s, Exported e, int keep)
+    private void Remove(Exported e, bool pod, int keep)
     {
-        var order = s.Identity.Kind == CgroupKind.Pod ? PodMetricOrder : ContainerMetricOrder;
+        var collectors = pod ? _podCollectors! : _containerCollectors!;
         int drop = e.Mask & ~keep;
-        for (int bit = 0; bit < order.Length; bit++)
+        for (int bit = 0; bit < collectors.Length; bit++)
         {
             if ((drop & (1 << bit)) != 0)
             {
-                RemoveLabelled(order[bit], e.Labels);
+                switch (collectors[bit])
+                {
+                    case Counter c: c.RemoveLabelled(e.Labels); break;
+                    case Gauge g: g.RemoveLabelled(e.Labels); break;
+                }
+                e.Children[bit] = null;
             }
         }
         e.Mask &= keep;
-    }
-
-    private void RemoveLabelled(string name, string[] labels)
-    {
-        switch (_metrics[name])
-        {
-            case Counter c: c.RemoveLabelled(labels); break;
-            case Gauge g: g.RemoveLabelled(labels); break;
-            case Histogram h: h.RemoveLabelled(labels); break;
-        }
     }
 
     private void ExportNode()
