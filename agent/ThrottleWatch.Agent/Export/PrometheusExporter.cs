@@ -47,6 +47,8 @@ public sealed class PrometheusExporter : ISweepObserver
             };
         }
         _sweep = (Histogram)_metrics[MetricCatalog.AgentSweepDuration];
+        _containerCollectors = [.. ContainerMetricOrder.Select(m => _metrics[m])];
+        _podCollectors = [.. PodMetricOrder.Select(m => _metrics[m])];
         Gauge(MetricCatalog.AgentBuildInfo).WithLabels(version).Set(1);
         Registry.AddBeforeCollectCallback(Sync);
     }
@@ -62,8 +64,8 @@ public sealed class PrometheusExporter : ISweepObserver
     private static readonly string[] PodMetricOrder = ExportValues.PodMetrics;
 
     /// <summary>The collectors of <see cref="ContainerMetricOrder"/> and <see cref="PodMetricOrder"/>, by bit: no lookup by name per series.</summary>
-    private Collector[]? _containerCollectors;
-    private Collector[]? _podCollectors;
+    private readonly Collector[] _containerCollectors;
+    private readonly Collector[] _podCollectors;
     private long _generation;
 
     /// <summary>
@@ -86,8 +88,6 @@ public sealed class PrometheusExporter : ISweepObserver
         {
             lock (_state.Gate)
             {
-                _containerCollectors ??= [.. ContainerMetricOrder.Select(m => _metrics[m])];
-                _podCollectors ??= [.. PodMetricOrder.Select(m => _metrics[m])];
                 long now = System.Diagnostics.Stopwatch.GetTimestamp();
                 long generation = ++_generation;
                 foreach (var (s, labels) in ExportValues.Exported(_state, _index, _excluded))
@@ -163,7 +163,7 @@ public sealed class PrometheusExporter : ISweepObserver
     /// <summary>Removes the children in <paramref name="e"/>'s mask that are not in <paramref name="keep"/>.</summary>
     private void Remove(Exported e, bool pod, int keep)
     {
-        var collectors = pod ? _podCollectors! : _containerCollectors!;
+        var collectors = pod ? _podCollectors : _containerCollectors;
         int drop = e.Mask & ~keep;
         for (int bit = 0; bit < collectors.Length; bit++)
         {
