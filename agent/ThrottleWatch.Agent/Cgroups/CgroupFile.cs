@@ -45,7 +45,14 @@ public sealed unsafe class CgroupFile : IDisposable
     }
 
     /// <summary>Absolute path of the file (built on each call: for messages, not for the hot path).</summary>
-    public string Path => _folder.Path == "/" ? "/" + _name : _folder.Path + "/" + _name;
+    public string Path
+    {
+        get
+        {
+            var folder = _folder.Path;
+            return folder == "/" ? "/" + _name : folder + "/" + _name;
+        }
+    }
 
     public CgroupFolder Folder => _folder;
 

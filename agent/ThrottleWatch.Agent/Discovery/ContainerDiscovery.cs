@@ -228,7 +228,8 @@ public sealed class ContainerDiscovery
     private Node Classify(Node parent, string name)
     {
         string rel = parent.RelativePath == "/" ? "/" + name : parent.RelativePath + "/" + name;
-        string full = parent.FullPath == "/" ? "/" + name : parent.FullPath + "/" + name;
+        // Only folders that are listed keep their absolute path: a container's is never listed.
+        string Full() => parent.FullPath == "/" ? "/" + name : parent.FullPath + "/" + name;
         int depth = parent.Depth + 1;
         bool underKube = parent.UnderKubepods || KubeletLayout.IsKubepodsName(name);
 
@@ -237,14 +238,14 @@ public sealed class ContainerDiscovery
             if (KubeletLayout.TryParseContainer(name, out var cid, out var runtime))
             {
                 var id = new CgroupIdentity(CgroupKind.Container, rel, parent.Identity!.PodUid, cid, parent.Identity.Qos, runtime);
-                return new Node(full, rel, name, NodeRole.Container, underKube, depth, id);
+                return new Node(null, rel, name, NodeRole.Container, underKube, depth, id);
             }
-            return new Node(full, rel, name, NodeRole.Ignored, underKube, depth, null);
+            return new Node(null, rel, name, NodeRole.Ignored, underKube, depth, null);
         }
         if (parent.Role == NodeRole.SubtreeParent)
         {
             var id = new CgroupIdentity(CgroupKind.Subtree, rel, null, null, null, "unknown");
-            var leaf = new Node(full, rel, name, NodeRole.Container, underKube, depth, id);
+            var leaf = new Node(null, rel, name, NodeRole.Container, underKube, depth, id);
             return leaf;
         }
         if (parent.UnderKubepods && KubeletLayout.TryParsePod(name, out var uid))
@@ -253,13 +254,13 @@ public sealed class ContainerDiscovery
             var id = new CgroupIdentity(CgroupKind.Pod, rel, uid, null, qos, "");
             // A pod found by the first refresh was there before the agent: settled. One that appears
             // later is starting: its containers come over the next seconds.
-            return new Node(full, rel, name, NodeRole.Pod, underKube, depth, id)
+            return new Node(Full(), rel, name, NodeRole.Pod, underKube, depth, id)
             {
                 Slot = _nextPodSlot++ & int.MaxValue,
                 UnsettledUntil = _round == 1 ? 0 : _round + UnsettledRefreshes,
             };
         }
-        var plain = new Node(full, rel, name, NodeRole.Plain, underKube, depth, null);
+        var plain = new Node(Full(), rel, name, NodeRole.Plain, underKube, depth, null);
         MarkSubtree(plain);
         return plain;
     }
@@ -287,9 +288,10 @@ public sealed class ContainerDiscovery
         Ignored,
     }
 
-    private sealed class Node(string fullPath, string relativePath, string name, NodeRole role, bool underKubepods, int depth, CgroupIdentity? identity)
+    /// <param name="fullPath">The absolute path of a folder that is listed; null for a leaf (a container or an ignored folder).</param>
+    private sealed class Node(string? fullPath, string relativePath, string name, NodeRole role, bool underKubepods, int depth, CgroupIdentity? identity)
     {
-        public string FullPath { get; } = fullPath;
+        public string FullPath => fullPath ?? throw new InvalidOperationException($"{RelativePath} is a leaf: it is never listed");
         public string RelativePath { get; } = relativePath;
         public string Name { get; } = name;
         public NodeRole Role { get; set; } = role;
