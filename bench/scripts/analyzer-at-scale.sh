@@ -6,7 +6,8 @@
 # max RSS, the HTTP queries the analyzer made (Prometheus' own /metrics before and after, and its
 # query log: each query replayed afterwards to measure its answer), and recommendations by kind.
 #
-# Usage: bench/scripts/analyzer-at-scale.sh            (CONTAINERS=50 for a quick check)
+# Usage: bench/scripts/analyzer-at-scale.sh            (CONTAINERS=50 for a quick check; RUNS=3 runs recommend
+#        three times against the same server and prints the median wall time)
 # Run it under the shared measurement lock: flock /tmp/tw-measure.lock bench/scripts/analyzer-at-scale.sh
 # The recording (about 5.7 GB for 1,000 containers) and the TSDB live in one temp folder, removed
 # on exit, Ctrl-C included. Needs promtool and prometheus (Debian `prometheus`), curl, python3 and
@@ -17,6 +18,8 @@ containers="${CONTAINERS:-1000}"
 days="${DAYS:-7}"
 port="${PORT:-19590}"
 step=300
+runs="${RUNS:-1}"
+case "$runs" in ''|*[!0-9]*|0) echo "analyzer-at-scale.sh: RUNS must be a whole number of at least 1" >&2; exit 2;; esac
 case "$containers" in ''|*[!0-9]*) echo "analyzer-at-scale.sh: CONTAINERS must be a whole number" >&2; exit 2;; esac
 if [ $((containers % 10)) -ne 0 ]; then echo "analyzer-at-scale.sh: CONTAINERS must be a multiple of 10" >&2; exit 2; fi
 
@@ -179,6 +182,21 @@ echo "largest answer: $(get largest_query) ($(get largest_series) series, $(get 
 echo "queries that aggregate (sum|avg|max|count by (...)): $(get aggregated) of $(get queries)"
 echo "every query_range step: $(get min_step) to $(get max_step) s; at most $(get max_touched) raw samples touched by one query, of $samples"
 echo "recommend's api/v1 requests by Prometheus /metrics: $((requests_after - requests_before)), $(( (${bytes_after%.*} - ${bytes_before%.*}) / 1048576 )) MiB answered"
+
+# RUNS=N runs recommend N-1 more times against the same server (after the query log was read, so
+# the figures above are the first run's): the wall times side by side, and their median.
+walls=("$wall")
+for run in $(seq 2 "$runs"); do
+    /usr/bin/time -v -o "$work/again-time.txt" "${cmd[@]}" > "$work/again.json" 2> "$work/again.err" \
+        || { cat "$work/again.err" "$work/again-time.txt" >&2; exit 1; }
+    again="$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$work/again-time.txt")"
+    again_kb="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/again-time.txt")"
+    echo "recommend run $run: wall $again s, max RSS $((again_kb / 1024)) MiB, load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    walls+=("$again")
+done
+if [ "$runs" -gt 1 ]; then
+    echo "recommend wall over $runs runs: ${walls[*]} s; median $(printf '%s\n' "${walls[@]}" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}') s"
+fi
 
 echo
 echo "| containers | series | samples | recording | backfill | recommend wall | max RSS | queries (query_range) | largest answer | answered in all | recommendations |"
