@@ -83,6 +83,7 @@ public static class MetricCatalog
     public const string AgentReadErrors = "throttlewatch_agent_read_errors_total";
     public const string AgentKubernetesUp = "throttlewatch_agent_kubernetes_metadata_up";
     public const string AgentHandlesDegraded = "throttlewatch_agent_handles_degraded";
+    public const string AgentLimitsWatched = "throttlewatch_agent_limits_watched";
     public const string AgentBuildInfo = "throttlewatch_agent_build_info";
 
     public static readonly IReadOnlyList<MetricDefinition> All =
@@ -116,6 +117,7 @@ public static class MetricCatalog
         new(AgentReadErrors, MetricType.Counter, MetricScope.Agent, "Failed cgroup reads, by reason (vanished, malformed, permission, open_files, io).", "throttlewatch.agent.read.errors", "{error}", "the agent", ["node", "reason"]),
         new(AgentKubernetesUp, MetricType.Gauge, MetricScope.Agent, "1 while the Kubernetes pod list/watch is healthy, else 0.", "throttlewatch.agent.kubernetes.up", "1", "the agent", ["node"]),
         new(AgentHandlesDegraded, MetricType.Gauge, MetricScope.Agent, "Cgroups read without a kept file handle because the open-file budget is spent.", "throttlewatch.agent.handles.degraded", "{cgroup}", "the agent", ["node"]),
+        new(AgentLimitsWatched, MetricType.Gauge, MetricScope.Agent, "Cgroups whose CPU limit file is watched for writes (inotify), so a change is read within a sweep; the rest are polled every --config-interval.", "throttlewatch.agent.limits.watched", "{cgroup}", "the agent", ["node"]),
         new(AgentBuildInfo, MetricType.Gauge, MetricScope.Agent, "The agent's version, value 1.", "throttlewatch.agent.build.info", "1", "the agent", ["version"]),
     ];
 

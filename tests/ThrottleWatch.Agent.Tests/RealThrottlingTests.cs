@@ -100,3 +100,35 @@ public class RealPrometheusTests
         Assert.Equal("burstable", limit.Labels["qos_class"]);
     }
 }
+
+/// <summary>The agent on a real cgroup whose limit is written while it runs, as the kubelet does on a resize.</summary>
+public class RealLimitWatchTests
+{
+    private const string Limit = "throttlewatch_container_cpu_limit_cores";
+
+    [Fact]
+    public async Task A_limit_written_to_a_real_cgroup_is_exported_within_seconds_though_limits_are_polled_every_ten_minutes()
+    {
+        using var cgroups = new RealCgroups();
+        var podUid = Guid.NewGuid().ToString();
+        var cid = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        var container = cgroups.Create($"kubepods/burstable/pod{podUid}/{cid}");
+        cgroups.StartSleeper(container);
+
+        await using var agent = new AgentRunner("--interval", "500ms", "--config-interval", "10m", "--node-name", "ci-node");
+        await agent.WaitReadyAsync();
+        bool HasLimit(List<Sample> s) => s.Any(x => x.Name == Limit && x["container_id"] == cid);
+        var found = await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == "throttlewatch_container_cpu_usage_seconds_total" && x["container_id"] == cid));
+        Assert.False(HasLimit(found));
+        // The pod and the container at least (the machine's own cgroups too).
+        Assert.InRange(found.Single(x => x.Name == "throttlewatch_agent_limits_watched").Value, 2, double.MaxValue);
+
+        // The kernel's interface written, as the kubelet or the runtime would: exported at the next sweeps, not in ten minutes.
+        RealCgroups.SetQuota(container, 30000);
+        var limited = await agent.ScrapeUntilAsync(HasLimit, TimeSpan.FromSeconds(10));
+        Assert.Equal(0.3, limited.Single(x => x.Name == Limit && x["container_id"] == cid).Value);
+
+        RealCgroups.SetQuota(container, -1);
+        await agent.ScrapeUntilAsync(s => !HasLimit(s), TimeSpan.FromSeconds(10));
+    }
+}

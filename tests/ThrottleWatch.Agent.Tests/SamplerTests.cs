@@ -255,11 +255,14 @@ public sealed class SamplerTests : IDisposable
     {
         using var tree = Fixtures.CopyToTemp("v1-systemd-combined");
         Assert.True(CgroupHierarchy.TryDetect(tree.Path, "/nonexistent-proc", out var h, out _));
-        using var sampler = new Sampler(h!, new ContainerDiscovery(h!.CpuRoot), new HandleBudget(1000));
+        using var sampler = new Sampler(h!, new ContainerDiscovery(h!.CpuRoot), new HandleBudget(1000)) { Watch = ConfigWatch.TryCreate() };
         sampler.Rediscover();
         Assert.True(sampler.Tracked.Count > 10);
         sampler.Sweep(full: true);
         sampler.Sweep(full: false);
+        // A limit written: the first sweep below reads the watch's event and that cgroup's configuration.
+        var written = sampler.Tracked.First(t => t.WatchId >= 0 && t.Config.QuotaMicros is not null);
+        File.WriteAllText(written.Quota.Path, "-1\n");
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 50; i++)
@@ -278,6 +281,8 @@ public sealed class SamplerTests : IDisposable
         Assert.Equal(0, hot);
         Assert.Equal(0, full);
         Assert.All(sampler.Tracked, t => Assert.True(t.Current.Valid));
+        Assert.Null(written.Config.QuotaMicros);
+        Assert.Equal(sampler.Tracked.Count, sampler.Watch!.Count);
     }
 
     [Fact]

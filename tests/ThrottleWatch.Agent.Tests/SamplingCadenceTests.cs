@@ -33,7 +33,7 @@ public sealed class SamplingCadenceTests : IDisposable
     }
 
     /// <summary>A pod with <paramref name="containers"/> containers; every read reopens its file (no kept handles), so a deleted file reads as gone.</summary>
-    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config, int handles = 0, string podQuota = "-1", TimeSpan? compact = null, string containerQuota = "20000")
+    private (NodeState, Sampler, SamplingService) Start(int containers, TimeSpan discovery, TimeSpan config, int handles = 0, string podQuota = "-1", TimeSpan? compact = null, string containerQuota = "20000", ConfigWatch? watch = null)
     {
         _tree.Write("cpu/cpu.shares", "1024\n");
         _tree.Write("cpuacct/cpuacct.usage", "1\n");
@@ -46,7 +46,7 @@ public sealed class SamplingCadenceTests : IDisposable
         var options = new AgentOptions { CgroupRoot = _tree.Path, ProcRoot = "/nonexistent-proc", Interval = TimeSpan.FromSeconds(1), DiscoveryInterval = discovery, ConfigInterval = config, CompactInterval = compact ?? TimeSpan.FromMinutes(1) };
         var state = new NodeState("n1", h!, "6.8.0");
         _discovery = new ContainerDiscovery(h!.CpuRoot);
-        var sampler = new Sampler(h!, _discovery, new HandleBudget(handles));
+        var sampler = new Sampler(h!, _discovery, new HandleBudget(handles)) { Watch = watch };
         var loop = new SamplingService(options, state, sampler, [], NullLogger<SamplingService>.Instance);
         return (state, sampler, loop);
     }
@@ -333,5 +333,133 @@ public sealed class SamplingCadenceTests : IDisposable
             Assert.Equal(read ? 30UL : 10UL, pod.Periods);
         }
         Assert.Equal(30UL, pod.Periods);
+    }
+
+    private static TrackedCgroup Container(Sampler sampler, int i) => sampler.Tracked.Single(t => t.Identity.ContainerId == Cid(i));
+
+    private void WriteQuota(string cgroup, string quota) => _tree.Write($"cpu{cgroup}/cpu.cfs_quota_us", quota + "\n");
+
+    [Fact]
+    public void A_written_limit_is_read_at_the_next_sweep_when_the_quota_files_are_watched()
+    {
+        // --config-interval 10 s: a cgroup's turn to be polled comes once in ten sweeps.
+        var (_, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(10), watch: ConfigWatch.TryCreate());
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce();
+        loop.SweepOnce();
+        Assert.Equal(3, sampler.Watch!.Count);
+        var pod = sampler.Tracked.Single(t => t.Identity.Kind == CgroupKind.Pod);
+
+        // A resize of the whole pod: polled, one of the three would be seen per sweep; watched, all three at the next.
+        WriteQuota(Pod, "200000");
+        WriteQuota($"{Pod}/{Cid(0)}", "50000");
+        WriteQuota($"{Pod}/{Cid(1)}", "150000");
+        loop.SweepOnce();
+        Assert.Equal(2.0, pod.Config.LimitCores);
+        Assert.Equal(0.5, Container(sampler, 0).Config.LimitCores);
+        Assert.Equal(1.5, Container(sampler, 1).Config.LimitCores);
+
+        // A limit removed: gone at the next sweep too.
+        WriteQuota($"{Pod}/{Cid(1)}", "-1");
+        loop.SweepOnce();
+        Assert.Null(Container(sampler, 1).Config.LimitCores);
+    }
+
+    [Fact]
+    public void Without_the_api_but_with_the_quota_files_watched_a_quota_where_there_was_none_is_read_every_minute_and_at_the_sweep_after_a_write()
+    {
+        // --config-interval equal to --interval: every sweep is a configuration round. No quota anywhere, no API.
+        var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(1), containerQuota: "-1", watch: ConfigWatch.TryCreate());
+        using var _ = sampler;
+        using var __ = loop;
+        Assert.Null(sampler.ConfigChangesReported);
+        loop.SweepOnce(); // found: configuration read 0, everything
+        Assert.True(Container(sampler, 0).QuotaOnly);
+        Assert.Equal(3, state.LimitsWatched);
+
+        // Rounds 1 to 5 leave the unwritten quotas out; round 6 reads them (the minute's files).
+        for (int round = 1; round < Sampler.FullConfigEvery; round++)
+        {
+            loop.SweepOnce();
+        }
+        Assert.Equal(3 * (Sampler.FullConfigEvery - 1), sampler.QuotaReadsSkipped);
+        loop.SweepOnce();
+        Assert.Equal(3 * (Sampler.FullConfigEvery - 1), sampler.QuotaReadsSkipped);
+
+        // A limit written to container 1 in round 7: read at once, the others still left out.
+        WriteQuota($"{Pod}/{Cid(1)}", "30000");
+        loop.SweepOnce();
+        Assert.Equal(0.3, Container(sampler, 1).Config.LimitCores);
+        Assert.Equal(3 * (Sampler.FullConfigEvery - 1) + 2, sampler.QuotaReadsSkipped);
+
+        // A container removed: its watch goes with it.
+        foreach (var c in new[] { "cpu", "cpuacct" })
+        {
+            Directory.Delete(Path.Combine(_tree.Path, c + Pod, Cid(0)), recursive: true);
+        }
+        loop.SweepOnce();
+        Assert.Equal(2, sampler.Watch!.Count);
+        Assert.Equal(2, state.LimitsWatched);
+    }
+
+    [Fact]
+    public void Past_the_watch_capacity_the_rest_are_polled_every_config_interval_and_counted()
+    {
+        // Room for one watch: one of the three cgroups gets it; the other two are polled every round.
+        var (state, sampler, loop) = Start(containers: 2, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(1), containerQuota: "-1", watch: ConfigWatch.TryCreate(capacity: 1));
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce();
+        Assert.Equal(1, sampler.Watch!.Count);
+        Assert.Equal(1, state.LimitsWatched);
+        var watched = Assert.Single(sampler.Tracked, t => t.WatchId >= 0);
+
+        for (int round = 1; round < Sampler.FullConfigEvery; round++)
+        {
+            loop.SweepOnce();
+        }
+        Assert.Equal(Sampler.FullConfigEvery - 1, sampler.QuotaReadsSkipped);
+
+        loop.SweepOnce(); // round 6: everything
+
+        // An unwatched container still sees a write at its next round: polled.
+        var unwatched = sampler.Tracked.First(t => t.WatchId < 0 && t.Identity.Kind == CgroupKind.Container);
+        WriteQuota(unwatched.Identity.CgroupPath, "40000");
+        loop.SweepOnce(); // round 7
+        Assert.Equal(0.4, unwatched.Config.LimitCores);
+        Assert.Equal(Sampler.FullConfigEvery, sampler.QuotaReadsSkipped); // the watched one, unwritten, left out again
+        Assert.NotSame(watched, unwatched);
+    }
+
+    [Fact]
+    public void Lost_watch_events_make_every_watched_limit_read_at_the_next_sweep()
+    {
+        // An inotify instance whose queue holds 4 events (fs.inotify.max_queued_events is read when an instance is made).
+        const string queued = "/proc/sys/fs/inotify/max_queued_events";
+        var before = File.ReadAllText(queued).Trim();
+        ConfigWatch? watch;
+        File.WriteAllText(queued, "4");
+        try
+        {
+            watch = ConfigWatch.TryCreate();
+        }
+        finally
+        {
+            File.WriteAllText(queued, before);
+        }
+        var (_, sampler, loop) = Start(containers: 8, discovery: TimeSpan.FromMinutes(10), config: TimeSpan.FromSeconds(10), watch: watch);
+        using var _ = sampler;
+        using var __ = loop;
+        loop.SweepOnce();
+        Assert.Equal(9, watch!.Count);
+
+        for (int i = 0; i < 8; i++)
+        {
+            WriteQuota($"{Pod}/{Cid(i)}", "60000");
+        }
+        loop.SweepOnce();
+        Assert.Equal(1, watch.Overflows);
+        Assert.All(Enumerable.Range(0, 8), i => Assert.Equal(0.6, Container(sampler, i).Config.LimitCores));
     }
 }

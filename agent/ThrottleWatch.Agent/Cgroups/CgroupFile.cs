@@ -141,12 +141,26 @@ public sealed unsafe class CgroupFile : IDisposable
         return fd;
     }
 
-    private int OpenFullPath()
+    /// <summary>
+    /// Adds an inotify watch on this file to the inotify instance <paramref name="inotifyFd"/>: the watch
+    /// descriptor, or -1 with the error in <see cref="System.Runtime.InteropServices.Marshal.GetLastPInvokeError"/>.
+    /// </summary>
+    internal int AddWatch(int inotifyFd, uint mask)
     {
-        // folder + "/" + name + NUL, on the stack: a read allocates nothing.
+        Span<byte> z = stackalloc byte[1024];
+        var path = FullPathZ(z);
+        fixed (byte* p = path)
+        {
+            return Native.InotifyAddWatch(inotifyFd, p, mask);
+        }
+    }
+
+    /// <summary>folder + "/" + name + NUL, in <paramref name="room"/> when it fits.</summary>
+    private Span<byte> FullPathZ(Span<byte> room)
+    {
         var folder = _folder.Utf8;
         int total = folder.Length + _nameZ.Length;
-        Span<byte> z = total <= 1024 ? stackalloc byte[total] : new byte[total];
+        Span<byte> z = total <= room.Length ? room[..total] : new byte[total];
         bool root = folder.Length == 1 && folder[0] == (byte)'/';
         int at = root ? 0 : folder.Length;
         if (!root)
@@ -154,8 +168,16 @@ public sealed unsafe class CgroupFile : IDisposable
             folder.CopyTo(z);
         }
         _nameZ.CopyTo(z[at..]);
+        return z;
+    }
+
+    private int OpenFullPath()
+    {
+        // On the stack: a read allocates nothing.
+        Span<byte> room = stackalloc byte[1024];
+        var path = FullPathZ(room);
         int fd;
-        fixed (byte* p = z)
+        fixed (byte* p = path)
         {
             do
             {

@@ -26,6 +26,16 @@ internal static unsafe partial class Native
     public const int ESRCH = 3;
     public const int ELOOP = 40;
     public const int RLIMIT_NOFILE = 7;
+    public const int EAGAIN = 11;
+    public const int ENOSPC = 28;
+    public const int IN_NONBLOCK = 0x800;
+    public const int IN_CLOEXEC = 0x80000;
+    /// <summary>inotify: the file was written.</summary>
+    public const uint IN_MODIFY = 0x2;
+    /// <summary>inotify: events were lost (the queue overflowed).</summary>
+    public const uint IN_Q_OVERFLOW = 0x4000;
+    /// <summary>inotify: the watch was removed (explicitly, or its file is gone for good).</summary>
+    public const uint IN_IGNORED = 0x8000;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
     public static partial int Open(byte* path, int flags);
@@ -43,6 +53,18 @@ internal static unsafe partial class Native
     /// </summary>
     [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
     public static partial nint GetDents64(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "inotify_init1", SetLastError = true)]
+    public static partial int InotifyInit(int flags);
+
+    [LibraryImport("libc", EntryPoint = "inotify_add_watch", SetLastError = true)]
+    public static partial int InotifyAddWatch(int fd, byte* path, uint mask);
+
+    [LibraryImport("libc", EntryPoint = "inotify_rm_watch", SetLastError = true)]
+    public static partial int InotifyRmWatch(int fd, int wd);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, byte* buffer, nuint count);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

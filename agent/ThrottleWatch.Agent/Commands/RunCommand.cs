@@ -17,7 +17,7 @@ internal static class RunCommand
     {
         var common = new CommonOptions();
         var configInterval = Duration("--config-interval", "CONFIG_INTERVAL", "10s",
-            "How often the quota, cpu.stat.local and cpu.pressure are re-read; period, burst and shares/weight every sixth time (on v1 without a quota the shares only), or at once when the quota changed; on v1 cpu.stat.local is read only when found while neither the cgroup nor its pod has a quota. With the Kubernetes API's pod watch up, a v1 quota where neither the cgroup nor its pod has one is re-read every sixth time too, and a pod's configuration at the sweep after the API reports a change to it (a resize)");
+            "How often the quota, cpu.stat.local and cpu.pressure are re-read; period, burst and shares/weight every sixth time (on v1 without a quota the shares only), or at once when the quota changed; on v1 cpu.stat.local is read only when found while neither the cgroup nor its pod has a quota. A cgroup's configuration is also read at the sweep after its quota file is written (an inotify watch; throttlewatch_agent_limits_watched counts the watched cgroups) or the Kubernetes API reports a change to its pod (a resize); while either reports changes, a v1 quota where neither the cgroup nor its pod has one is re-read only every sixth time");
         var discoveryInterval = Duration("--discovery-interval", "DISCOVERY_INTERVAL", "5s",
             "How often the cgroup tree is searched for new and removed pods and containers (and after a sweep finds one gone); a new pod is sampled within this plus one --interval. A settled pod's folder is listed every sixth time; one the Kubernetes API reports changed, at the next sweep");
         var listen = new Option<string>("--listen")

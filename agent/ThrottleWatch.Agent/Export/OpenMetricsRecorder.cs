@@ -170,6 +170,7 @@ public sealed class OpenMetricsRecorder : IDisposable
         Put(MetricCatalog.AgentContainers, node, _state.Containers, ts);
         Put(MetricCatalog.AgentKubernetesUp, node, _kube.Up ? 1 : 0, ts);
         Put(MetricCatalog.AgentHandlesDegraded, node, _state.HandlesDegraded, ts);
+        Put(MetricCatalog.AgentLimitsWatched, node, _state.LimitsWatched, ts);
         if (_state.Errors is { } errors)
         {
             var names = MetricCatalog.LabelsOf(MetricCatalog.Get(MetricCatalog.AgentReadErrors));

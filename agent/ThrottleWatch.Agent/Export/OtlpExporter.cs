@@ -51,6 +51,7 @@ public sealed class OtlpExporter : ISweepObserver, IDisposable
         Node(MetricCatalog.AgentContainers, counter: false, () => _state.Containers);
         Node(MetricCatalog.AgentKubernetesUp, counter: false, () => _kube.Up ? 1 : 0);
         Node(MetricCatalog.AgentHandlesDegraded, counter: false, () => _state.HandlesDegraded);
+        Node(MetricCatalog.AgentLimitsWatched, counter: false, () => _state.LimitsWatched);
         var sweep = MetricCatalog.Get(MetricCatalog.AgentSweepDuration);
         _sweep = _meter.CreateHistogram<double>(sweep.OtlpName, sweep.Unit, sweep.Help);
     }

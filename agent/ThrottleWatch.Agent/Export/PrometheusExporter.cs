@@ -215,6 +215,7 @@ public sealed class PrometheusExporter : ISweepObserver
         Gauge(MetricCatalog.AgentContainers).WithLabels(node).Set(_state.Containers);
         Gauge(MetricCatalog.AgentKubernetesUp).WithLabels(node).Set(_kube.Up ? 1 : 0);
         Gauge(MetricCatalog.AgentHandlesDegraded).WithLabels(node).Set(_state.HandlesDegraded);
+        Gauge(MetricCatalog.AgentLimitsWatched).WithLabels(node).Set(_state.LimitsWatched);
         if (_state.Errors is { } errors)
         {
             foreach (var (reason, count) in errors.All())

@@ -94,8 +94,13 @@ public static partial class AgentHost
         }
         builder.Services.AddSingleton(sp =>
         {
-            var sampler = new Sampler(hierarchy, discovery,
-                HandleBudget.FromProcessLimit(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("ThrottleWatch.Sampler"));
+            var samplerLog = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ThrottleWatch.Sampler");
+            var sampler = new Sampler(hierarchy, discovery, HandleBudget.FromProcessLimit(), samplerLog)
+            {
+                // A written limit is read at the next sweep, and the quota of cgroups without one is
+                // polled only every minute, with or without the API (docs/performance.md).
+                Watch = ConfigWatch.TryCreate(samplerLog),
+            };
             if (index is not null)
             {
                 // A resize is a watch event for the pod: its configuration is read at the next sweep, and

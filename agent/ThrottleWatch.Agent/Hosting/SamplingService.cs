@@ -88,6 +88,7 @@ internal sealed partial class SamplingService : BackgroundService
             }
             _state.NodeUsageSeconds = nodeUsage ?? _state.NodeUsageSeconds;
             _state.HandlesDegraded = _sampler.DegradedCount;
+            _state.LimitsWatched = _sampler.Watch?.Count ?? 0;
             _state.Errors = _sampler.Errors;
             _state.Sweeps++;
             _state.LastSweepTimestamp = Stopwatch.GetTimestamp();

@@ -35,6 +35,7 @@ public sealed class NodeState
 
     public int Containers { get; private set; }
     public int HandlesDegraded { get; internal set; }
+    public int LimitsWatched { get; internal set; }
     public ReadErrors? Errors { get; internal set; }
 
     internal void Apply(DiscoveryChanges changes, TimeSpan interval)

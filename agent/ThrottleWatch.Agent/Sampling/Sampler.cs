@@ -79,6 +79,15 @@ internal sealed class Sampler : IDisposable
     public Func<bool>? ConfigChangesReported { get; set; }
 
     /// <summary>
+    /// Watches the tracked cgroups' quota files, so that a written limit is read at the next sweep and
+    /// the quota of a cgroup without one (<see cref="TrackedCgroup.QuotaOnly"/>) is polled only with the
+    /// minute's files, with or without the API (as <see cref="ConfigChangesReported"/> does for all of them while the API's watch is up).
+    /// Cgroups it could not watch are polled every <c>--config-interval</c>. Set before the first
+    /// <see cref="Rediscover"/>; the sampler disposes it. Null: every limit is polled.
+    /// </summary>
+    public ConfigWatch? Watch { get; set; }
+
+    /// <summary>
     /// Asks for the configuration of the cgroups of the pod with this UID (or, for a static pod, this config
     /// hash) to be read at the next sweep: the API reported a change to the pod, which may be a resize. Safe from any thread.
     /// </summary>
@@ -133,6 +142,8 @@ internal sealed class Sampler : IDisposable
                 };
                 _byPath.Add(identity.CgroupPath, t);
                 _tracked.Add(t);
+                // Watched before its first read: a limit written in between is not missed.
+                Watch?.Add(t);
                 int folder = t.Folder.OpenPath();
                 ReadConfig(t, folder);
                 CgroupFolder.Close(folder);
@@ -171,6 +182,7 @@ internal sealed class Sampler : IDisposable
     {
         bool budgetWasFree = _budget.Kept < _budget.Capacity;
         bool reported = ConfigChangesReported?.Invoke() == true;
+        Watch?.Drain();
         if (!_configRequests.IsEmpty)
         {
             MarkConfigAsked();
@@ -202,10 +214,11 @@ internal sealed class Sampler : IDisposable
             // A new cgroup's configuration was read when it was found: not again in the same second.
             if (t.Alive && !t.SlowPending)
             {
-                if (quotaOnly && reported && !t.ConfigAsked)
+                if (quotaOnly && (reported || t.WatchId >= 0) && !t.ConfigAsked)
                 {
-                    // The API reports a resize as an event for the pod (ConfigAsked): this round's quota
-                    // read is left out; the round still counts towards the minute's full read.
+                    // The API reports a resize as an event for the pod, the watch a written quota file
+                    // (ConfigAsked either way): this round's quota read is left out; the round still
+                    // counts towards the minute's full read.
                     t.ConfigReads++;
                     QuotaReadsSkipped++;
                 }
@@ -225,7 +238,7 @@ internal sealed class Sampler : IDisposable
         }
     }
 
-    /// <summary>Quota reads left out because the API reports changes (<see cref="ConfigChangesReported"/>).</summary>
+    /// <summary>Quota reads left out because the API or the watch reports changes (<see cref="ConfigChangesReported"/>, <see cref="Watch"/>).</summary>
     public long QuotaReadsSkipped { get; private set; }
 
     /// <summary>Marks the tracked cgroups of the pods <see cref="ReadConfigSoon"/> asked for: one pass over them, however many pods (a re-list asks for all).</summary>
@@ -482,6 +495,7 @@ internal sealed class Sampler : IDisposable
             _tracked[i] = _tracked[^1];
             _tracked.RemoveAt(_tracked.Count - 1);
         }
+        Watch?.Remove(t);
         t.Dispose();
     }
 
@@ -493,5 +507,7 @@ internal sealed class Sampler : IDisposable
         }
         _tracked.Clear();
         _byPath.Clear();
+        Watch?.Dispose();
+        Watch = null;
     }
 }

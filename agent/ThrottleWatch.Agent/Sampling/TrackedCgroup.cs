@@ -149,6 +149,9 @@ internal sealed class TrackedCgroup : IDisposable
     /// <summary>True when the API reported a change to this cgroup's pod since the last sweep: its configuration is read at the next one (<see cref="Sampler.ReadConfigSoon"/>).</summary>
     internal bool ConfigAsked { get; set; }
 
+    /// <summary>The inotify watch on <see cref="Quota"/> (<see cref="ConfigWatch"/>), or -1: the limit is polled.</summary>
+    internal int WatchId { get; set; } = -1;
+
     /// <summary>False once the cgroup was seen gone; it is dropped at the next discovery.</summary>
     public bool Alive { get; internal set; } = true;
 
