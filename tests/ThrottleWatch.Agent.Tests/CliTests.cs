@@ -22,6 +22,7 @@ public class CliTests
     [InlineData("snapshot", "--format", "xml")]
     [InlineData("snapshot", "--cgroup-root")]
     [InlineData("no-such-command")]
+    [InlineData("run", "--watch-limits", "maybe")]
     public async Task Bad_flags_give_one_line_and_exit_code_2(params string[] args)
     {
         var (code, stdout, stderr) = await Run(args);

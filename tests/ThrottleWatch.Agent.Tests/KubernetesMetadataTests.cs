@@ -211,9 +211,10 @@ public sealed class KubernetesMetadataTests : IAsyncLifetime
             _api.Upsert(p.Pod);
         }
         // --config-interval 5s: without the API every quota is read every 5 s; with it a quota where there was
-        // none is read every sixth round (30 s) or after an event for its pod.
+        // none is read every sixth round (30 s) or after an event for its pod. The quota files are not watched
+        // (a write would be read at the next sweep: RealLimitWatchTests): only the API's events tell.
         await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
-            "--node-name", Node, "--interval", "200ms", "--config-interval", "5s");
+            "--node-name", Node, "--interval", "200ms", "--config-interval", "5s", "--watch-limits", "false");
         await agent.ScrapeUntilAsync(s => s.Any(x => x.Name == MetricCatalog.ContainerUsageSeconds && x["container_id"] == app.ContainerId && x["namespace"] == "shop"), TimeSpan.FromSeconds(30));
 
         // The list counted as a change to every pod: their configuration is read at the next sweep. Let it pass.

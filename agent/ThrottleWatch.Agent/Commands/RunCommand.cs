@@ -20,6 +20,12 @@ internal static class RunCommand
             "How often the quota, cpu.stat.local and cpu.pressure are re-read; period, burst and shares/weight every sixth time (on v1 without a quota the shares only), or at once when the quota changed; on v1 cpu.stat.local is read only when found while neither the cgroup nor its pod has a quota. A cgroup's configuration is also read at the sweep after its quota file is written (an inotify watch; throttlewatch_agent_limits_watched counts the watched cgroups) or the Kubernetes API reports a change to its pod (a resize); while either reports changes, a v1 quota where neither the cgroup nor its pod has one is re-read only every sixth time");
         var discoveryInterval = Duration("--discovery-interval", "DISCOVERY_INTERVAL", "5s",
             "How often the cgroup tree is searched for new and removed pods and containers (and after a sweep finds one gone); a new pod is sampled within this plus one --interval. A settled pod's folder is listed every sixth time; one the Kubernetes API reports changed, at the next sweep");
+        var watchLimits = new Option<string>("--watch-limits")
+        {
+            Description = "Watch each cgroup's quota file for writes (inotify), so that a changed limit is read at the next sweep and the quota of a v1 cgroup without one, in a pod without one, is polled only every sixth --config-interval; false: poll every limit every --config-interval",
+            DefaultValueFactory = _ => CommonOptions.Env("WATCH_LIMITS") ?? "true",
+        };
+        watchLimits.AcceptOnlyFromAmong("true", "false");
         var listen = new Option<string>("--listen")
         {
             Description = "Address of the HTTP server for /metrics, /healthz and /readyz (0.0.0.0:9808 in the DaemonSet)",
@@ -86,7 +92,7 @@ internal static class RunCommand
         var command = new Command("run", "Sample every container's CPU throttling every interval and serve it on /metrics (the default command)");
         common.AddTo(command);
         kube.AddTo(command);
-        foreach (var o in new Option[] { configInterval, discoveryInterval, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, otlpCardinalityLimit, logFormat, tlsCert, tlsKey, auth, authTokenFile })
+        foreach (var o in new Option[] { configInterval, discoveryInterval, watchLimits, listen, watchTimeout, otlpEndpoint, otlpProtocol, otlpInterval, otlpCardinalityLimit, logFormat, tlsCert, tlsKey, auth, authTokenFile })
         {
             command.Options.Add(o);
         }
@@ -112,6 +118,7 @@ internal static class RunCommand
                 Interval = CommonOptions.ParseInterval(parse.GetValue(common.Interval)!),
                 ConfigInterval = CommonOptions.ParseInterval(parse.GetValue(configInterval)!),
                 DiscoveryInterval = CommonOptions.ParseInterval(parse.GetValue(discoveryInterval)!),
+                WatchLimits = parse.GetValue(watchLimits) == "true",
                 Listen = parse.GetValue(listen)!,
                 Kubeconfig = parse.GetValue(kube.Kubeconfig),
                 NodeName = parse.GetValue(kube.NodeName)!,

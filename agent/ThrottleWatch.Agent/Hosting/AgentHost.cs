@@ -99,7 +99,7 @@ public static partial class AgentHost
             {
                 // A written limit is read at the next sweep, and the quota of cgroups without one is
                 // polled only every minute, with or without the API (docs/performance.md).
-                Watch = ConfigWatch.TryCreate(samplerLog),
+                Watch = options.WatchLimits ? ConfigWatch.TryCreate(samplerLog) : null,
             };
             if (index is not null)
             {

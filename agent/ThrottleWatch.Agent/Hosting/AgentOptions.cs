@@ -18,6 +18,9 @@ public sealed class AgentOptions
     /// </summary>
     public TimeSpan DiscoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Whether the cgroups' quota files are watched for writes (<see cref="Sampling.ConfigWatch"/>) or only polled.</summary>
+    public bool WatchLimits { get; set; } = true;
+
     /// <summary>
     /// How often the sampling loop has the GC compact the heap and give its free memory back (also
     /// once 20 s after start, when the start-up garbage is gone); zero: never. Without it, at 2,000
