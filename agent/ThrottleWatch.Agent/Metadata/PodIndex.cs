@@ -181,21 +181,41 @@ public sealed class PodIndex
         }
 
         var containers = new List<ContainerMeta>();
-        double regularRequests = 0, initMaxRequest = 0;
-        double? regularLimits = 0, initMaxLimit = 0;
+        // What the scheduler and the kubelet count for the pod (Kubernetes' PodRequests and PodLimits):
+        // the regular containers and the native sidecars (init containers with restartPolicy Always,
+        // which run beside them) summed; each other init container runs alone with the sidecars
+        // started before it, and the pod needs the most any of those moments needs. A limit is null
+        // (the pod has no quota) as soon as one container has none.
+        double requests = 0;
+        double? limits = 0;
         foreach (var c in pod.Spec?.Containers ?? [])
         {
             var cm = Container(c.Name, c.Resources, statuses, "regular");
             containers.Add(cm);
-            regularRequests += cm.RequestCores ?? 0;
-            regularLimits = cm.LimitCores is { } l && regularLimits is { } sum ? sum + l : null;
+            requests += cm.RequestCores ?? 0;
+            limits = Add(limits, cm.LimitCores);
         }
+        double sidecarRequests = 0, initRequests = 0;
+        double? sidecarLimits = 0, initLimits = 0;
         foreach (var c in pod.Spec?.InitContainers ?? [])
         {
-            var cm = Container(c.Name, c.Resources, statuses, "init");
+            bool sidecar = c.RestartPolicy == "Always";
+            var cm = Container(c.Name, c.Resources, statuses, sidecar ? "sidecar" : "init");
             containers.Add(cm);
-            initMaxRequest = Math.Max(initMaxRequest, cm.RequestCores ?? 0);
-            initMaxLimit = cm.LimitCores is { } l && initMaxLimit is { } max ? Math.Max(max, l) : null;
+            if (sidecar)
+            {
+                requests += cm.RequestCores ?? 0;
+                limits = Add(limits, cm.LimitCores);
+                sidecarRequests += cm.RequestCores ?? 0;
+                sidecarLimits = Add(sidecarLimits, cm.LimitCores);
+                initRequests = Math.Max(initRequests, sidecarRequests);
+                initLimits = Max(initLimits, sidecarLimits);
+            }
+            else
+            {
+                initRequests = Math.Max(initRequests, (cm.RequestCores ?? 0) + sidecarRequests);
+                initLimits = Max(initLimits, Add(sidecarLimits, cm.LimitCores));
+            }
         }
         foreach (var c in pod.Spec?.EphemeralContainers ?? [])
         {
@@ -203,9 +223,17 @@ public sealed class PodIndex
         }
 
         double overhead = Cores(pod.Spec?.Overhead) ?? 0;
-        double? limit = regularLimits is { } rl && initMaxLimit is { } il && (pod.Spec?.Containers?.Count ?? 0) > 0
-            ? Math.Max(rl, il) + overhead
-            : null;
+        double? limit = (pod.Spec?.Containers?.Count ?? 0) > 0 && Max(limits, initLimits) is { } l ? l + overhead : null;
+        double request = Math.Max(requests, initRequests) + overhead;
+        // Pod-level resources (spec.resources), where set, are what the pod gets instead.
+        if (Cores(pod.Spec?.Resources?.Requests) is { } podRequest)
+        {
+            request = podRequest + overhead;
+        }
+        if (Cores(pod.Spec?.Resources?.Limits) is { } podLimit)
+        {
+            limit = podLimit + overhead;
+        }
         string? hash = null;
         meta?.Annotations?.TryGetValue("kubernetes.io/config.hash", out hash);
         return new PodMeta(
@@ -218,9 +246,13 @@ public sealed class PodIndex
             workload,
             pod.Status?.Phase ?? "",
             containers,
-            Math.Max(regularRequests, initMaxRequest) + overhead,
+            request,
             limit);
     }
+
+    private static double? Add(double? sum, double? value) => sum is { } s && value is { } v ? s + v : null;
+
+    private static double? Max(double? a, double? b) => a is { } x && b is { } y ? Math.Max(x, y) : null;
 
     private static ContainerMeta Container(string name, V1ResourceRequirements? spec, Dictionary<string, V1ContainerStatus> statuses, string kind)
     {
