@@ -11,7 +11,8 @@
 #     distinct container_id values, read errors by reason, and stale series: ids the churn removed more
 #     than STALE_GRACE (3) s before the scrape that are still exported. Then the churn stops (it removes
 #     all it made) and, after STALE_GRACE, every churned id must be gone and open files back to where
-#     they were before the churn began (FD_SLACK, default 8).
+#     they were before the churn began (FD_SLACK, default 8), and the limits the agent watches
+#     (throttlewatch_agent_limits_watched: one inotify watch per cgroup) back to their count before it.
 #  2. Scrape load (LOAD_SECONDS, default 60): SCRAPERS (100) concurrent scrapers on loopback
 #     (`ThrottleWatch.Benchmarks scrape-load`), each response checked whole: requests, errors, p50/p90/p99/max.
 #  3. Live heap (`ThrottleWatch.Benchmarks churn-heap`): the agent in process over a fixture tree,
@@ -183,6 +184,7 @@ read -r code secs bytes < <(scrape base)
 [ "$code" = 200 ] || { echo "reliability.sh: the first scrape answered $code" >&2; exit 1; }
 churn_folder=""
 fd_base=$(fds_own); thr_base=$(threads); rss_base=$(rss_mib); cg_base=$(cg_mib); kmem_base=$(kmem_mib)
+watched_base=$(value_of throttlewatch_agent_limits_watched "$work/scrape.base")
 base_missing=$(missing_in "$work/scrape.base")
 echo "ready in $((SECONDS - started)) s; before the churn: $fd_base open files ($(fd_kinds)), $thr_base threads, RSS $rss_base MiB, memory cgroup $cg_base MiB, tracks $(value_of throttlewatch_agent_containers "$work/scrape.base") containers, $(ids_of "$work/scrape.base" | wc -l) distinct ids ($base_missing steady ones missing)"
 
@@ -245,9 +247,10 @@ churn_ids_left=$(awk '$1 == "add" { print $3 }' "$work/churn.log" | sort -u | co
 missing_after=$(missing_in "$work/scrape.after")
 fd_after=$(fds_own); fd_churned_after=$(fds_churned); kmem_after=$(kmem_mib); thr_after=$(threads)
 tracked_after=$(value_of throttlewatch_agent_containers "$work/scrape.after")
+watched_after=$(value_of throttlewatch_agent_limits_watched "$work/scrape.after")
 ids_after=$(ids_of "$work/scrape.after" | wc -l)
 nv=$(non_vanished "$work/scrape.after"); [ "$nv" -le "$nonvan_max" ] || nonvan_max=$nv
-echo "after the churn: $churn_ids_left churned ids still exported, $missing_after steady ones missing; tracks $tracked_after containers, $ids_after distinct ids; $fd_after open files ($(fd_kinds); before the churn: $fd_base), $thr_after threads; read errors $(read_errors "$work/scrape.after")"
+echo "after the churn: $churn_ids_left churned ids still exported, $missing_after steady ones missing; tracks $tracked_after containers, $ids_after distinct ids; $fd_after open files ($(fd_kinds); before the churn: $fd_base), $thr_after threads; $watched_after limits watched (before the churn: $watched_base); read errors $(read_errors "$work/scrape.after")"
 [ "$ids_after" = "$steady" ] || echo "note: $ids_after distinct ids, the steady set has $steady: other kube-shaped cgroups exist on this machine (another run's tests?)"
 
 echo
@@ -282,10 +285,11 @@ c_missing=$(verdict "[ $missing_total = 0 ] && [ $missing_after = 0 ] && [ $base
 c_scrape=$(verdict "[ $scrape_fail = 0 ]")
 c_read=$(verdict "[ $nonvan_max = 0 ]")
 c_fd=$(verdict "[ $fd_after -le $((fd_base + fd_slack)) ] && [ $fd_load -le $((fd_base + fd_slack)) ] && [ $fd_churned_after = 0 ] && [ $fd_churned_load = 0 ]")
+c_watch=$(verdict "[ '$watched_after' = '$watched_base' ] && [ -n '$watched_base' ]")
 c_mem=$(verdict "awk -v a=$rss1 -v b=$rss_end -v s=$mem_slack 'BEGIN { exit !(b <= a + s) }'")
 c_heap=$(verdict "[ -n '$heap_end' ] && [ -n '$heap_q' ] && awk -v a='$heap_q' -v b='$heap_end' -v s='$heap_slack' 'BEGIN { exit !(b <= a + s) }'")
 c_load=$(verdict "[ $load_rc = 0 ] && [ '$(lv errors)' = 0 ]")
-fails=$(printf '%s\n' "$c_stale" "$c_missing" "$c_scrape" "$c_read" "$c_fd" "$c_mem" "$c_heap" "$c_load" | grep -c FAIL || true)
+fails=$(printf '%s\n' "$c_stale" "$c_missing" "$c_scrape" "$c_read" "$c_fd" "$c_watch" "$c_mem" "$c_heap" "$c_load" | grep -c FAIL || true)
 echo
 echo "== summary: $(date -u +%Y-%m-%dT%H:%MZ), commit $commit, nproc $(nproc), load average $load_soak at the end of the soak, $load_phase2 at the end of the load"
 echo
@@ -297,6 +301,7 @@ echo "| steady containers missing from a scrape | $((missing_total + missing_aft
 echo "| failed scrapes during the soak (non-200, cut short) | $scrape_fail | $c_scrape |"
 echo "| read errors other than \`vanished\` | $nonvan_max (vanished: $vanished_soak, expected under churn) | $c_read |"
 echo "| open files: before the churn / minute 1 / end of soak / after the churn / after the load | $fd_base / $fd1 / $fd_soak_end / $fd_after / $fd_load (slack $fd_slack); into removed containers after the churn: $fd_churned_after | $c_fd |"
+echo "| limits watched (inotify watches, one per cgroup): before the churn / after the churn | $watched_base / $watched_after | $c_watch |"
 echo "| RSS MiB: before the churn / minute 1 / end of soak (peak) | $rss_base / $rss1 / $rss_end ($rss_peak) (slack $mem_slack) | $c_mem |"
 echo "| memory cgroup MiB: before the churn / minute 1 / end of soak (max) / after the load | $cg_base / $mem1 / $mem_end ($mem_max) / $mem_load | |"
 echo "| of which kernel memory (kmem) MiB: before the churn / minute 1 / end of soak / after the churn | $kmem_base / $kmem1 / $kmem_end / $kmem_after | |"
