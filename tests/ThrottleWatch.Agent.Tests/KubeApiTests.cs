@@ -63,12 +63,12 @@ public sealed class KubeApiTests : IDisposable
         var node = await kube.ReadNodeAsync(Node, CancellationToken.None);
 
         var pod = Assert.Single(list.Items);
-        Assert.Equal("uid-web-0", pod.Metadata.Uid);
-        Assert.Equal("500m", pod.Spec.Containers[0].Resources.Limits["cpu"].ToString());
+        Assert.Equal("uid-web-0", pod.Metadata!.Uid);
+        Assert.Equal("500m", pod.Spec!.Containers![0].Resources!.Limits["cpu"].ToString());
         Assert.Equal(new DateTime(2026, 11, 27, 8, 0, 0, DateTimeKind.Utc), pod.Metadata.CreationTimestamp);
         Assert.Equal(DateTimeKind.Utc, pod.Metadata.CreationTimestamp!.Value.Kind);
-        Assert.Equal(7.8m, node.Status.Allocatable["cpu"].ToDecimal());
-        Assert.False(string.IsNullOrEmpty(list.Metadata.ResourceVersion));
+        Assert.Equal(7.8m, node.Status!.Allocatable!["cpu"].ToDecimal());
+        Assert.False(string.IsNullOrEmpty(list.Metadata!.ResourceVersion));
         using var sent = X509Certificate2.CreateFromPem(client.LeafPem);
         Assert.Equal([sent.Thumbprint], api.ClientCertificateThumbprints);
     }
@@ -128,8 +128,8 @@ public sealed class KubeApiTests : IDisposable
     public void Kubernetes_times_are_read_as_utc_to_100_ns(string text, long ticksPastEight)
     {
         var json = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"creationTimestamp\":\"" + text + "\"}}";
-        var pod = JsonSerializer.Deserialize(json, KubeJson.Default.V1Pod)!;
-        Assert.Equal(new DateTime(2026, 11, 27, 8, 0, 0, DateTimeKind.Utc).AddTicks(ticksPastEight), pod.Metadata.CreationTimestamp);
+        var pod = JsonSerializer.Deserialize(json, KubeJson.Default.KubePod)!;
+        Assert.Equal(new DateTime(2026, 11, 27, 8, 0, 0, DateTimeKind.Utc).AddTicks(ticksPastEight), pod.Metadata!.CreationTimestamp);
         Assert.Equal(DateTimeKind.Utc, pod.Metadata.CreationTimestamp!.Value.Kind);
     }
 
@@ -137,7 +137,7 @@ public sealed class KubeApiTests : IDisposable
     public void A_time_that_is_not_rfc3339_is_a_json_error()
     {
         var json = """{"metadata":{"creationTimestamp":"yesterday"}}""";
-        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize(json, KubeJson.Default.V1Pod));
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize(json, KubeJson.Default.KubePod));
     }
 
     /// <summary>

@@ -40,7 +40,7 @@ public class PodResourcesTests
             ["spec"] = spec,
             ["status"] = new JsonObject { ["phase"] = "Running", ["qosClass"] = "Burstable" },
         }.ToJsonString();
-        var pod = JsonSerializer.Deserialize(json, KubeJson.Default.V1Pod)!;
+        var pod = JsonSerializer.Deserialize(json, KubeJson.Default.KubePod)!;
         return PodIndex.FromPod(pod, "Deployment", "web");
     }
 

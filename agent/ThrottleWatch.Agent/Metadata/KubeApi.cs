@@ -96,20 +96,20 @@ public sealed class KubeApi : IDisposable
     public HttpClient HttpClient { get; }
 
     /// <summary><c>GET /api/v1/pods?fieldSelector=…</c>: the pods of every namespace that match the selector.</summary>
-    public Task<V1PodList> ListPodsAsync(string fieldSelector, CancellationToken cancel)
-        => SendAsync(HttpMethod.Get, "api/v1/pods?fieldSelector=" + Uri.EscapeDataString(fieldSelector), null, KubeJson.Default.V1PodList, cancel);
+    public Task<KubePodList> ListPodsAsync(string fieldSelector, CancellationToken cancel)
+        => SendAsync(HttpMethod.Get, "api/v1/pods?fieldSelector=" + Uri.EscapeDataString(fieldSelector), null, KubeJson.Default.KubePodList, cancel);
 
     /// <summary><c>GET /api/v1/nodes/{name}</c>.</summary>
-    public Task<V1Node> ReadNodeAsync(string name, CancellationToken cancel)
-        => SendAsync(HttpMethod.Get, "api/v1/nodes/" + Uri.EscapeDataString(name), null, KubeJson.Default.V1Node, cancel);
+    public Task<KubeNode> ReadNodeAsync(string name, CancellationToken cancel)
+        => SendAsync(HttpMethod.Get, "api/v1/nodes/" + Uri.EscapeDataString(name), null, KubeJson.Default.KubeNode, cancel);
 
     /// <summary><c>GET /apis/apps/v1/namespaces/{namespace}/replicasets/{name}</c>.</summary>
-    public Task<V1ReplicaSet> ReadReplicaSetAsync(string name, string ns, CancellationToken cancel)
-        => SendAsync(HttpMethod.Get, Namespaced("apis/apps/v1", ns, "replicasets", name), null, KubeJson.Default.V1ReplicaSet, cancel);
+    public Task<KubeObject> ReadReplicaSetAsync(string name, string ns, CancellationToken cancel)
+        => SendAsync(HttpMethod.Get, Namespaced("apis/apps/v1", ns, "replicasets", name), null, KubeJson.Default.KubeObject, cancel);
 
     /// <summary><c>GET /apis/batch/v1/namespaces/{namespace}/jobs/{name}</c>.</summary>
-    public Task<V1Job> ReadJobAsync(string name, string ns, CancellationToken cancel)
-        => SendAsync(HttpMethod.Get, Namespaced("apis/batch/v1", ns, "jobs", name), null, KubeJson.Default.V1Job, cancel);
+    public Task<KubeObject> ReadJobAsync(string name, string ns, CancellationToken cancel)
+        => SendAsync(HttpMethod.Get, Namespaced("apis/batch/v1", ns, "jobs", name), null, KubeJson.Default.KubeObject, cancel);
 
     /// <summary><c>POST /apis/authentication.k8s.io/v1/tokenreviews</c>.</summary>
     public Task<V1TokenReview> CreateTokenReviewAsync(V1TokenReview review, CancellationToken cancel)
@@ -215,10 +215,10 @@ public sealed class KubeApi : IDisposable
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     UseStringEnumConverter = true,
     Converters = [typeof(Rfc3339DateTimeConverter)])]
-[JsonSerializable(typeof(V1PodList))]
-[JsonSerializable(typeof(V1Node))]
-[JsonSerializable(typeof(V1ReplicaSet))]
-[JsonSerializable(typeof(V1Job))]
+[JsonSerializable(typeof(KubePodList))]
+[JsonSerializable(typeof(KubePod))]
+[JsonSerializable(typeof(KubeNode))]
+[JsonSerializable(typeof(KubeObject))]
 [JsonSerializable(typeof(V1TokenReview))]
 [JsonSerializable(typeof(V1SubjectAccessReview))]
 [JsonSerializable(typeof(V1Status))]

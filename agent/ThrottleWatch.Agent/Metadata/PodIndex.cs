@@ -168,10 +168,10 @@ public sealed class PodIndex
     /// Reads a pod object into <see cref="PodMeta"/>. Requests and limits come from
     /// <c>status.containerStatuses[].resources</c> where present (in-place resize), else the spec.
     /// </summary>
-    public static PodMeta FromPod(V1Pod pod, string workloadKind, string workload)
+    public static PodMeta FromPod(KubePod pod, string workloadKind, string workload)
     {
         var meta = pod.Metadata;
-        var statuses = new Dictionary<string, V1ContainerStatus>(StringComparer.Ordinal);
+        var statuses = new Dictionary<string, KubeContainerStatus>(StringComparer.Ordinal);
         foreach (var list in new[] { pod.Status?.ContainerStatuses, pod.Status?.InitContainerStatuses, pod.Status?.EphemeralContainerStatuses })
         {
             foreach (var s in list ?? [])
@@ -254,7 +254,7 @@ public sealed class PodIndex
 
     private static double? Max(double? a, double? b) => a is { } x && b is { } y ? Math.Max(x, y) : null;
 
-    private static ContainerMeta Container(string name, V1ResourceRequirements? spec, Dictionary<string, V1ContainerStatus> statuses, string kind)
+    private static ContainerMeta Container(string name, V1ResourceRequirements? spec, Dictionary<string, KubeContainerStatus> statuses, string kind)
     {
         statuses.TryGetValue(name, out var status);
         var applied = status?.Resources ?? spec;

@@ -37,7 +37,7 @@ public enum WatchEventType
 /// </summary>
 internal static class PodWatchStream
 {
-    public static async IAsyncEnumerable<(WatchEventType Type, V1Pod? Pod)> WatchAsync(
+    public static async IAsyncEnumerable<(WatchEventType Type, KubePod? Pod)> WatchAsync(
         KubeApi client,
         string fieldSelector,
         string resourceVersion,
@@ -63,7 +63,7 @@ internal static class PodWatchStream
             {
                 continue;
             }
-            (WatchEventType, V1Pod?)? watchEvent = null;
+            (WatchEventType, KubePod?)? watchEvent = null;
             try
             {
                 watchEvent = Parse(line, onError);
@@ -81,7 +81,7 @@ internal static class PodWatchStream
     }
 
     /// <summary>One watch line: an event, or null when it carried a Status (handed to <paramref name="onError"/>).</summary>
-    internal static (WatchEventType, V1Pod?)? Parse(string line, Action<Exception> onError)
+    internal static (WatchEventType, KubePod?)? Parse(string line, Action<Exception> onError)
     {
         using var document = JsonDocument.Parse(line);
         var root = document.RootElement;
@@ -105,6 +105,6 @@ internal static class PodWatchStream
             "BOOKMARK" => WatchEventType.Bookmark,
             _ => throw new JsonException($"unknown watch event type '{type}'"),
         };
-        return (eventType, obj.Deserialize(KubeJson.Default.V1Pod));
+        return (eventType, obj.Deserialize(KubeJson.Default.KubePod));
     }
 }

@@ -165,7 +165,7 @@ public sealed class PodWatcher(
         return worked;
     }
 
-    private async Task ApplyAsync(WatchEventType type, V1Pod? pod, CancellationToken stop)
+    private async Task ApplyAsync(WatchEventType type, KubePod? pod, CancellationToken stop)
     {
         if (pod?.Metadata?.Uid is not { } uid || type == WatchEventType.Bookmark)
         {
@@ -183,9 +183,9 @@ public sealed class PodWatcher(
     }
 
     /// <summary>The field selector already filters; a server that ignores it must not add other nodes' pods.</summary>
-    private bool IsOurs(V1Pod pod) => string.Equals(pod.Spec?.NodeName, nodeName, StringComparison.Ordinal);
+    private bool IsOurs(KubePod pod) => string.Equals(pod.Spec?.NodeName, nodeName, StringComparison.Ordinal);
 
-    private async Task<PodMeta> ToMetaAsync(V1Pod pod, CancellationToken stop)
+    private async Task<PodMeta> ToMetaAsync(KubePod pod, CancellationToken stop)
     {
         var (kind, name) = await _workloads.ResolveAsync(pod, stop).ConfigureAwait(false);
         return PodIndex.FromPod(pod, kind, name);

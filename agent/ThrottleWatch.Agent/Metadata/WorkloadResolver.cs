@@ -18,7 +18,7 @@ public sealed class WorkloadResolver(KubeApi client)
     /// <summary>How many owner lookups went to the API (a test can see the cache work).</summary>
     public int Lookups { get; private set; }
 
-    public async Task<(string Kind, string Name)> ResolveAsync(V1Pod pod, CancellationToken cancel)
+    public async Task<(string Kind, string Name)> ResolveAsync(KubePod pod, CancellationToken cancel)
     {
         var owner = pod.Metadata?.OwnerReferences?.FirstOrDefault(o => o.Controller == true) ?? pod.Metadata?.OwnerReferences?.FirstOrDefault();
         if (owner is null)
