@@ -26,7 +26,8 @@ namespace ThrottleWatch.Agent.Metadata;
 /// → <c>KubernetesJson..cctor</c>). Everything else still comes from the library: the configuration
 /// (kubeconfig, in-cluster service account, the token file it re-reads), its credentials
 /// (<see cref="Kubernetes.CreateCredentials"/>), its server-certificate check
-/// (<see cref="Kubernetes.CertificateValidationCallBack"/>), the models and the exceptions
+/// (<see cref="Kubernetes.CertificateValidationCallBack"/>), the models of metadata, resources and
+/// the reviews (a pod, a node and an owner are read into the agent's own shapes: <see cref="KubePod"/>), and the exceptions
 /// (<see cref="HttpOperationException"/> for a status other than 2xx, as its generated calls throw).
 /// The HTTP handler is set up as the library's constructor sets it up, and the client certificate
 /// read as its (internal) <c>CertUtils</c> reads it.
@@ -207,8 +208,8 @@ public sealed class KubeApi : IDisposable
 
 /// <summary>
 /// JSON for the objects the agent reads and writes, and only those: the library's own context
-/// roots all of its models (see <see cref="KubeApi"/>). Same settings as the library's: nulls left
-/// out, enums as strings, RFC 3339 times.
+/// roots all of its models (see <see cref="KubeApi"/>), and its V1Pod alone 204 (<see cref="KubePod"/>).
+/// Same settings as the library's: nulls left out, enums as strings, RFC 3339 times.
 /// </summary>
 [JsonSourceGenerationOptions(
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
