@@ -27,7 +27,7 @@ public class DashboardQueryTests(ITestOutputHelper output)
 
         // Real cgroups: a pod whose own quota (0.7) covers a throttled container (0.2, busy) and a calm one (0.5, sleeping).
         var podUid = Guid.NewGuid().ToString();
-        string Cid() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        string Cid() => RealCgroups.NewContainerId();
         var busyCid = Cid();
         var calmCid = Cid();
         var pod = cgroups.Create($"kubepods/burstable/pod{podUid}");

@@ -354,7 +354,7 @@ public sealed class KubernetesMetadataTests : IAsyncLifetime
         for (int i = 0; i < 10_000; i++)
         {
             _api.Upsert(PodJson.Pod("bulk", $"bulk-{i}", Guid.NewGuid().ToString(), Node, "BestEffort",
-                [new PodJson.C("app", Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()))]));
+                [new PodJson.C("app", RealCgroups.NewContainerId())]));
         }
         await using var agent = new AgentRunner("--cgroup-root", _tree.Path, "--proc-root", "/nonexistent", "--kubeconfig", _kubeconfig,
             "--node-name", Node, "--interval", "200ms");

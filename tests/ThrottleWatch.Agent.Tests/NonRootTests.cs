@@ -84,7 +84,7 @@ public sealed class NonRootTests : IDisposable
     {
         using var cgroups = new RealCgroups();
         var podUid = Guid.NewGuid().ToString();
-        var cid = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        var cid = RealCgroups.NewContainerId();
         var busy = cgroups.Create($"kubepods/burstable/pod{podUid}/{cid}");
         RealCgroups.SetQuota(busy, 20000);
         cgroups.StartBusy(busy);

@@ -22,6 +22,9 @@ internal sealed class RealCgroups : IDisposable
         Name = $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}";
     }
 
+    /// <summary>A new container id as a runtime writes it: 64 lowercase hex digits.</summary>
+    public static string NewContainerId() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+
     /// <summary>The folder, relative to each controller's mount.</summary>
     public string Name { get; }
 

@@ -13,8 +13,8 @@ public class RealThrottlingTests
     {
         using var cgroups = new RealCgroups();
         var podUid = Guid.NewGuid().ToString();
-        var busyCid = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
-        var idleCid = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        var busyCid = RealCgroups.NewContainerId();
+        var idleCid = RealCgroups.NewContainerId();
         var busy = cgroups.Create($"kubepods/burstable/pod{podUid}/{busyCid}");
         var idle = cgroups.Create($"kubepods/burstable/pod{podUid}/{idleCid}");
         RealCgroups.SetQuota(busy, 20000);
@@ -62,7 +62,7 @@ public class RealPrometheusTests
     {
         using var cgroups = new RealCgroups();
         var podUid = Guid.NewGuid().ToString();
-        string Cid() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        string Cid() => RealCgroups.NewContainerId();
         var busyCid = Cid();
         var calmCid = Cid();
         var busy = cgroups.Create($"kubepods/burstable/pod{podUid}/{busyCid}");
@@ -111,7 +111,7 @@ public class RealLimitWatchTests
     {
         using var cgroups = new RealCgroups();
         var podUid = Guid.NewGuid().ToString();
-        var cid = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        var cid = RealCgroups.NewContainerId();
         var container = cgroups.Create($"kubepods/burstable/pod{podUid}/{cid}");
         cgroups.StartSleeper(container);
 

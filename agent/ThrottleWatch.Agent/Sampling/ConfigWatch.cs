@@ -125,12 +125,10 @@ internal sealed unsafe class ConfigWatch : IDisposable
 
     /// <summary>
     /// Reads what the kernel reported since the last call, without waiting: each written cgroup gets
-    /// <see cref="TrackedCgroup.ConfigAsked"/>; after lost events, every watched one. Returns how many
-    /// cgroups were marked. Allocates nothing.
+    /// <see cref="TrackedCgroup.ConfigAsked"/>; after lost events, every watched one. Allocates nothing.
     /// </summary>
-    public int Drain()
+    public void Drain()
     {
-        int marked = 0;
         while (true)
         {
             nint n;
@@ -141,7 +139,7 @@ internal sealed unsafe class ConfigWatch : IDisposable
             if (n <= 0)
             {
                 // EAGAIN: nothing more. EINTR: the next sweep reads on.
-                return marked;
+                return;
             }
             var span = _events.AsSpan(0, (int)n);
             while (span.Length >= EventHeader)
@@ -156,7 +154,6 @@ internal sealed unsafe class ConfigWatch : IDisposable
                     foreach (var t in _byWatch.Values)
                     {
                         t.ConfigAsked = true;
-                        marked++;
                     }
                     continue;
                 }
@@ -170,11 +167,7 @@ internal sealed unsafe class ConfigWatch : IDisposable
                     _byWatch.Remove(wd);
                     cgroup.WatchId = -1;
                 }
-                if (!cgroup.ConfigAsked)
-                {
-                    cgroup.ConfigAsked = true;
-                    marked++;
-                }
+                cgroup.ConfigAsked = true;
             }
         }
     }
