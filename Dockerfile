@@ -4,7 +4,8 @@
 # architectures), so what this file builds is tested even where no Docker engine runs.
 #
 # amd64 ships NativeAOT: one native binary. Against the JIT build it is ready in a fraction of the
-# time and uses far less memory (docs/performance.md, "NativeAOT or JIT"). arm64 ships the JIT,
+# time and uses far less memory (docs/performance.md, "NativeAOT or JIT"); it is linked at a fixed
+# address with its type data paged in from the file (the agent's .csproj; "Type data from the file"). arm64 ships the JIT,
 # self-contained and trimmed: NativeAOT for arm64 needs an arm64 linker and libraries on the builder
 # (a cross toolchain), which this build stage does not carry. The build stage runs on the builder's
 # platform, which must be amd64: the -aot SDK image carries the C toolchain NativeAOT links with

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Where the NativeAOT agent's fixed memory goes (docs/performance.md, "Where the memory goes"):
 # publishes the agent as the image does (NativeAOT, linux-x64) with ILC's map file, then prints the
-# binary's sections that become memory at start (the .hydrated section: type structures rebuilt at
-# start-up, resident for the whole run) and the type structures (MethodTables) grouped by the
+# binary's sections that become memory (.data: since stop 17 the type structures, paged in from the
+# file as they are touched; before it they were stored compressed in .rodata and rebuilt at start-up
+# into .hydrated, anonymous memory resident for the whole run) and the type structures (MethodTables) grouped by the
 # assembly and namespace their mangled name starts with, with the share that mentions a Kubernetes
 # model type (KubernetesClient's k8s.Models). Needs what scripts/publish-agent.sh needs (a C
 # toolchain); minutes.
@@ -24,7 +25,7 @@ map="agent/ThrottleWatch.Agent/obj/Release/net10.0/linux-x64/native/throttlewatc
 
 echo "== commit $(git describe --always --dirty 2>/dev/null || echo unknown), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "binary: $(stat -c %s "$out/agent/throttlewatch-agent") bytes"
-echo "== the binary's main sections (MiB): code and read-only data are paged in from the file as used; .hydrated is anonymous memory filled at start"
+echo "== the binary's main sections (MiB): code, read-only data and .data (the type structures) are paged in from the file as used; a .hydrated section (a build with IlcDehydrate) is anonymous memory filled at start"
 readelf -S -W "$out/agent/throttlewatch-agent" | sed 's/^ *\[ *[0-9]*\] *//' \
     | while read -r section type _ _ size _; do
         case "$section" in .hydrated|.bss|.data|__managedcode|.rodata)
