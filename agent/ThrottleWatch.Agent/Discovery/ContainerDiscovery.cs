@@ -305,8 +305,14 @@ public sealed class ContainerDiscovery
         public uint UnsettledUntil { get; set; }
         /// <summary>A pod's: its folder was listed once.</summary>
         public bool Listed { get; set; }
-        public Dictionary<string, Node> Children { get; } = new(StringComparer.Ordinal);
+        /// <summary>
+        /// The subfolders found. A leaf (a container: no full path, never listed) shares one empty
+        /// dictionary nothing adds to: a dictionary per container was 160 KiB at 2,000 containers.
+        /// </summary>
+        public Dictionary<string, Node> Children { get; } = fullPath is null ? NoChildren : new(StringComparer.Ordinal);
     }
+
+    private static readonly Dictionary<string, Node> NoChildren = new(StringComparer.Ordinal);
 }
 
 /// <summary>What one refresh found new and found gone.</summary>

@@ -273,7 +273,7 @@ internal sealed class Sampler : IDisposable
             status = t.CpuStat.Read(folder, _buffer, out n);
             if (status != ReadStatus.Ok || !Cgroups.CpuStat.TryParse(_buffer.AsSpan(0, n), out var stat))
             {
-                Fail(t, t.CpuStat, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
+                Fail(t, t.CpuStat.Location, status == ReadStatus.Ok ? ReadStatus.Malformed : status, n);
                 reading.Valid = false;
                 return;
             }
@@ -295,7 +295,7 @@ internal sealed class Sampler : IDisposable
             else
             {
                 reading.UsageNanos = null;
-                Optional(t, t.Usage, status, n, TrackedCgroup.AbsentFiles.Usage);
+                Optional(t, t.Usage.Location, status, n, TrackedCgroup.AbsentFiles.Usage);
             }
         }
 
@@ -317,7 +317,7 @@ internal sealed class Sampler : IDisposable
                     Optional(t, t.StatLocal, status, n, TrackedCgroup.AbsentFiles.StatLocal);
                 }
             }
-            if (t.Pressure is not null && (t.Absent & TrackedCgroup.AbsentFiles.Pressure) == 0)
+            if (!t.V1 && (t.Absent & TrackedCgroup.AbsentFiles.Pressure) == 0)
             {
                 status = t.Pressure.Read(folder, _buffer, out n);
                 if (status == ReadStatus.Ok && CpuPressure.TryParse(_buffer.AsSpan(0, n), out var psi))
@@ -355,7 +355,7 @@ internal sealed class Sampler : IDisposable
             return;
         }
         bool still = false;
-        if (t.Period is null)
+        if (!t.V1)
         {
             if (!CpuMax.TryParse(_buffer.AsSpan(0, n), out var max))
             {
@@ -413,7 +413,7 @@ internal sealed class Sampler : IDisposable
         if ((t.Absent & TrackedCgroup.AbsentFiles.Weight) == 0)
         {
             status = t.Weight.Read(folder, _buffer, out n);
-            bool v1 = t.Period is not null;
+            bool v1 = t.V1;
             ulong w = 0;
             bool ok = status == ReadStatus.Ok && (v1 ? CpuShares.TryParse(_buffer.AsSpan(0, n), out w) : CpuWeight.TryParse(_buffer.AsSpan(0, n), out w));
             if (ok)
@@ -429,7 +429,7 @@ internal sealed class Sampler : IDisposable
     }
 
     /// <summary>A file not every kernel has: absence in a live cgroup is remembered, not counted.</summary>
-    private void Optional(TrackedCgroup t, CgroupFile file, ReadStatus status, int length, TrackedCgroup.AbsentFiles flag)
+    private void Optional(TrackedCgroup t, in FolderFile file, ReadStatus status, int length, TrackedCgroup.AbsentFiles flag)
     {
         if (status == ReadStatus.Vanished && Directory.Exists(file.Folder.Path))
         {
@@ -439,7 +439,7 @@ internal sealed class Sampler : IDisposable
         Fail(t, file, status == ReadStatus.Ok ? ReadStatus.Malformed : status, length);
     }
 
-    private void Fail(TrackedCgroup t, CgroupFile file, ReadStatus status, int length)
+    private void Fail(TrackedCgroup t, in FolderFile file, ReadStatus status, int length)
     {
         if (status == ReadStatus.Vanished)
         {

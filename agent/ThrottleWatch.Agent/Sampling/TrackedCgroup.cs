@@ -19,23 +19,28 @@ internal sealed class TrackedCgroup : IDisposable
         Folder = new CgroupFolder(cpuDir);
         var kept = ReadEverySweep ? budget : null;
         CpuStat = new CgroupFile(Folder, "cpu.stat", kept);
-        StatLocal = new CgroupFile(Folder, "cpu.stat.local", null);
         if (version == 1)
         {
             Usage = cpuacctDir is null ? null : new CgroupFile(new CgroupFolder(cpuacctDir), "cpuacct.usage", kept);
-            Quota = new CgroupFile(Folder, "cpu.cfs_quota_us", null);
-            Period = new CgroupFile(Folder, "cpu.cfs_period_us", null);
-            Burst = new CgroupFile(Folder, "cpu.cfs_burst_us", null);
-            Weight = new CgroupFile(Folder, "cpu.shares", null);
         }
-        else
-        {
-            Quota = new CgroupFile(Folder, "cpu.max", null);
-            Burst = new CgroupFile(Folder, "cpu.max.burst", null);
-            Weight = new CgroupFile(Folder, "cpu.weight", null);
-            Pressure = new CgroupFile(Folder, "cpu.pressure", null);
-        }
+        _names = version == 1 ? FileNames.V1 : FileNames.V2;
     }
+
+    /// <summary>The names of the files opened per read, one set per cgroup version for all cgroups.</summary>
+    private sealed class FileNames(string quota, string? period, string burst, string weight, string? pressure)
+    {
+        public static readonly FileNames V1 = new("cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.cfs_burst_us", "cpu.shares", null);
+        public static readonly FileNames V2 = new("cpu.max", null, "cpu.max.burst", "cpu.weight", "cpu.pressure");
+
+        public CgroupFileName StatLocal { get; } = CgroupFileName.Of("cpu.stat.local");
+        public CgroupFileName Quota { get; } = CgroupFileName.Of(quota);
+        public CgroupFileName? Period { get; } = period is null ? null : CgroupFileName.Of(period);
+        public CgroupFileName Burst { get; } = CgroupFileName.Of(burst);
+        public CgroupFileName Weight { get; } = CgroupFileName.Of(weight);
+        public CgroupFileName? Pressure { get; } = pressure is null ? null : CgroupFileName.Of(pressure);
+    }
+
+    private readonly FileNames _names;
 
     public CgroupIdentity Identity { get; }
 
@@ -65,7 +70,7 @@ internal sealed class TrackedCgroup : IDisposable
     /// <summary>Called with each quota read: decides <see cref="Unlimited"/> and whether <c>cpu.stat</c> keeps its descriptor.</summary>
     internal void QuotaRead(ulong? quotaMicros)
     {
-        bool unlimited = Period is not null && Usage is not null && quotaMicros is null;
+        bool unlimited = V1 && Usage is not null && quotaMicros is null;
         if (unlimited != Unlimited)
         {
             Unlimited = unlimited;
@@ -115,14 +120,17 @@ internal sealed class TrackedCgroup : IDisposable
 
     internal CgroupFile CpuStat { get; }
     internal CgroupFile? Usage { get; }
-    internal CgroupFile StatLocal { get; }
-    internal CgroupFile Quota { get; }
-    /// <summary>v1 only: <c>cpu.cfs_period_us</c> (v2 has it in <c>cpu.max</c>).</summary>
-    internal CgroupFile? Period { get; }
-    internal CgroupFile Burst { get; }
+    internal FolderFile StatLocal => new(Folder, _names.StatLocal);
+    internal FolderFile Quota => new(Folder, _names.Quota);
+    /// <summary>True on cgroup v1, which has <see cref="Period"/> (v2 has the period in <c>cpu.max</c>) and no <see cref="Pressure"/>.</summary>
+    internal bool V1 => _names.Period is not null;
+    /// <summary>v1 only: <c>cpu.cfs_period_us</c>.</summary>
+    internal FolderFile Period => new(Folder, _names.Period ?? throw new InvalidOperationException("cgroup v2 has no cpu.cfs_period_us"));
+    internal FolderFile Burst => new(Folder, _names.Burst);
     /// <summary><c>cpu.shares</c> (v1) or <c>cpu.weight</c> (v2).</summary>
-    internal CgroupFile Weight { get; }
-    internal CgroupFile? Pressure { get; }
+    internal FolderFile Weight => new(Folder, _names.Weight);
+    /// <summary>v2 only: <c>cpu.pressure</c>.</summary>
+    internal FolderFile Pressure => new(Folder, _names.Pressure ?? throw new InvalidOperationException("cgroup v1 has no cpu.pressure"));
 
     /// <summary>Files that turned out not to exist in this cgroup (older kernel): not read again.</summary>
     internal AbsentFiles Absent { get; set; }
@@ -162,7 +170,6 @@ internal sealed class TrackedCgroup : IDisposable
     {
         CpuStat.Dispose();
         Usage?.Dispose();
-        StatLocal.Dispose();
     }
 
     [Flags]
