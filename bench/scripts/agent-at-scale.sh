@@ -18,6 +18,7 @@
 # node: the kernel's dentries and inodes for the files are then charged to this script, not to the
 # agent, which is charged only for what it holds (its open files). The default (WARM=0) is a fresh
 # tree the agent is the first to look into: every lookup's kernel memory lands in its cgroup.
+# SMAPS=1 prints where the agent's resident memory is, by mapping, at the end of each run.
 # Usage: sudo bench/scripts/agent-at-scale.sh [SECONDS]. Root; cgroup v1 cpu, cpuacct and memory at
 # /sys/fs/cgroup. Everything it makes is removed on exit, Ctrl-C included.
 set -euo pipefail
@@ -227,6 +228,14 @@ for n in $sizes; do
     echo "scrapes (ms, bytes), gzip: " $(awk '{ printf "%.1f/%d ", 1000 * $1, $2 }' "$work/gzip.times")
     [ "$seen" = "$containers" ] || echo "note: the agent tracks $seen containers, the tree has $containers: other kube-shaped cgroups existed on this machine during the run"
     if [ -s "$work/agent.err" ]; then echo "agent stderr (last 5 lines):"; tail -5 "$work/agent.err"; fi
+    if [ "${SMAPS:-0}" = 1 ]; then
+        # Where the RSS is: resident KiB by mapping (the binary's pages by permission, anonymous memory by size class).
+        echo "resident memory by mapping (KiB; SMAPS=1):"
+        awk '/^[0-9a-f]+-[0-9a-f]+ / { perm = $2; name = ($6 == "" ? "[anon]" : $6); next }
+             $1 == "Size:" { key = name; if (name == "[anon]") key = key ($2 >= 65536 ? " >=64M" : $2 >= 1024 ? " 1M-64M" : " <1M"); key = key " " perm; next }
+             $1 == "Rss:" { rss[key] += $2 }
+             END { for (k in rss) if (rss[k] >= 256) printf "    %8d  %s\n", rss[k], k }' "/proc/$agent_pid/smaps" | sort -rn
+    fi
     printf '| %s | %s | %s | %s / %s | %s / %s | %s / %s (mean %s) | %s | %s / %s | %s / %s | %s | %s | %s | %s |\n' \
         "$n" "$seen" "$millicores" "$mem_now" "$mem_max" "$rss" "$hwm" "$sp50" "$sp99" "$smean" "$first_ms" "$p50" "$p99" "$g50" "$g99" "$bytes" "$gbytes" "$samples" "$other_cores" >>"$rows"
 
