@@ -36,8 +36,6 @@ internal readonly unsafe struct FolderFile(CgroupFolder folder, CgroupFileName n
 {
     public CgroupFolder Folder => folder;
 
-    public CgroupFileName Name => name;
-
     /// <summary>Absolute path of the file (built on each call: for messages, not for the hot path).</summary>
     public string Path
     {
